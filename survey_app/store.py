@@ -1,0 +1,334 @@
+"""The DuckDB store: migrations, the single writer thread, and the response tables' SQL.
+
+One process owns the database file. Inside it, readers take a fresh cursor each; every write goes
+through one thread that drains a queue and commits what is queued in one transaction (group
+commit), so a citizen is thanked only after the commit. Modelled on datasette's `_execute_writes`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from survey_app import config
+from survey_app.instruments import Instrument, load_instruments
+from survey_app.responses import InvalidResponse, ResponseRecord, validate_response
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_BATCH = 256
+_LOCK_HOLDER = re.compile(r"PID (\d+)")
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be opened; the message says why and what to do, in one line."""
+
+
+class DatabaseBusy(StoreUnavailable):
+    """Another process (normally the running app) holds the database file."""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    response_id: str
+    status: str
+    submitted_at: datetime
+    duplicate: bool = False
+
+
+@dataclass
+class _Job:
+    future: Future[Any]
+    record: ResponseRecord | None = None
+    work: Callable[[duckdb.DuckDBPyConnection], Any] | None = None
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if not read_only:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"Không tạo được thư mục dữ liệu {path.parent}: {exc.strerror}") from None
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            holder = _LOCK_HOLDER.search(text)
+            who = f" (PID {holder.group(1)})" if holder else ""
+            raise DatabaseBusy(
+                f"Cơ sở dữ liệu {path} đang được ứng dụng SIPAS{who} sử dụng — hãy làm việc này trên "
+                f"trang Quản trị của ứng dụng, hoặc dừng ứng dụng rồi chạy lại lệnh. "
+                f"(The database is held by the running app{who}: use its admin page, or stop it first.)"
+            ) from None
+        raise StoreUnavailable(f"Không mở được cơ sở dữ liệu {path}: {text}") from None
+    con.execute("SET TimeZone = ?", [config.TIMEZONE_NAME])
+    return con
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("survey_app") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        number, _, name = entry.name.partition("_")
+        if entry.name.endswith(".sql") and number.isdigit():
+            found.append((int(number), name.removesuffix(".sql"), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the numbered migrations not yet applied, each in its own transaction."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for number, name, sql in _migrations():
+        if number in done:
+            continue
+        con.execute("BEGIN")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, current_timestamp)", [number, name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(number)
+    return applied
+
+
+def _register_instruments(con: duckdb.DuckDBPyConnection, instruments: Mapping[str, Instrument]) -> None:
+    for inst in instruments.values():
+        con.execute(
+            "INSERT INTO instruments (instrument_id, version, checksum, loaded_at, definition)"
+            " VALUES (?, ?, ?, current_timestamp, ?) ON CONFLICT DO NOTHING",
+            [inst.id, inst.version, inst.checksum, json.dumps(inst.definition, ensure_ascii=False)],
+        )
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]], chunk: int = 400) -> None:
+    """Multi-row INSERT with parameters: one statement per chunk instead of one per row.
+
+    `table` and `columns` are constants of the calling module, never user input.
+    """
+    row_sql = "(" + ", ".join("?" * len(columns)) + ")"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        con.execute(head + ", ".join([row_sql] * len(part)), [v for row in part for v in row])
+
+
+RESPONSE_COLUMNS = (
+    "response_id", "submitted_at", "unit_id", "counter_id", "instrument_id", "instrument_version",
+    "channel", "lang", "stage", "service_field", "client_hash", "seconds_taken", "status", "flag_reasons",
+)
+
+
+def write_records(con: duckdb.DuckDBPyConnection, records: Sequence[ResponseRecord]) -> None:
+    """Insert whole responses (ratings, choices, comment, contact) inside the caller's transaction."""
+    insert_rows(con, "responses", RESPONSE_COLUMNS,
+                [[getattr(r, c) for c in RESPONSE_COLUMNS] for r in records])
+    insert_rows(con, "answers", ("response_id", "item_id", "value"),
+                [(r.response_id, item, value) for r in records for item, value in r.answers])
+    insert_rows(con, "choices", ("response_id", "question_id", "option_id"),
+                [(r.response_id, q, o) for r in records for q, o in r.choices])
+    insert_rows(con, "comments", ("response_id", "text"),
+                [(r.response_id, r.comment) for r in records if r.comment])
+    insert_rows(con, "contacts", ("response_id", "phone", "consent_at"),
+                [(r.response_id, r.contact_phone, r.submitted_at) for r in records if r.contact_phone])
+
+
+class Store:
+    """The open database. Use `open_store`; close it with `close()` (or as a context manager)."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection,
+                 instruments: dict[str, Instrument], read_only: bool) -> None:
+        self.path, self.instruments, self.read_only = path, instruments, read_only
+        self._con = con
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._closed = False
+        if not read_only:
+            self._writer = threading.Thread(target=self._write_loop, name="sipas-writer", daemon=True)
+            self._writer.start()
+
+    # -- reading -------------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A fresh connection for one reader; never share it between threads."""
+        cur = self._con.cursor()
+        cur.execute("SET TimeZone = ?", [config.TIMEZONE_NAME])
+        return cur
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self.cursor() as cur:
+            return cur.execute(sql, params or []).fetchall()
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run `work(connection)` in the writer thread inside one transaction; return its result."""
+        return self._enqueue(_Job(Future(), work=work)).result()
+
+    def submit(self, response: Mapping[str, Any]) -> SubmitResult:
+        """Validate and store one response; wait for its commit. Raises InvalidResponse."""
+        self._require_writable()
+        record = validate_response(response, self.instruments)
+        self._check_place(record)
+        return self._enqueue(_Job(Future(), record=record)).result()
+
+    def _check_place(self, record: ResponseRecord) -> None:
+        rows = self.query(
+            "SELECT u.active, c.active FROM units u"
+            " LEFT JOIN counters c ON c.unit_id = u.unit_id AND c.counter_id = ?"
+            " WHERE u.unit_id = ?",
+            [record.counter_id, record.unit_id],
+        )
+        if not rows or not rows[0][0]:
+            raise InvalidResponse("unit_id", "unknown_unit", f"{record.unit_id!r:.40} is not an active unit")
+        if record.counter_id is not None and not rows[0][1]:
+            raise InvalidResponse("counter_id", "unknown_counter",
+                                  f"{record.counter_id!r:.40} is not an active counter of the unit")
+
+    def _require_writable(self) -> None:
+        if self._writer is None or self._closed:
+            raise StoreUnavailable("Cơ sở dữ liệu đang mở chỉ để đọc hoặc đã đóng (the store is read-only or closed)")
+
+    def _enqueue(self, job: _Job) -> Future[Any]:
+        self._require_writable()
+        self._queue.put(job)
+        return job.future
+
+    def _write_loop(self) -> None:
+        con = self._con.cursor()
+        con.execute("SET TimeZone = ?", [config.TIMEZONE_NAME])
+        while True:
+            job = self._queue.get()
+            if job is None:
+                break
+            batch = [job]
+            while len(batch) < MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(more)
+            records = [j for j in batch if j.record is not None]
+            if records:
+                self._write_responses(con, records)
+            for j in batch:
+                if j.work is not None:
+                    self._run_work(con, j)
+        con.close()
+
+    @staticmethod
+    def _transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], T]) -> T:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            result = work()
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        return result
+
+    def _run_work(self, con: duckdb.DuckDBPyConnection, job: _Job) -> None:
+        assert job.work is not None
+        try:
+            job.future.set_result(self._transaction(con, lambda: job.work(con)))  # type: ignore[misc]
+        except Exception as exc:
+            job.future.set_exception(exc)
+
+    def _write_responses(self, con: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> None:
+        try:
+            results = self._transaction(con, lambda: self._insert_new(con, [j.record for j in jobs]))
+        except Exception:
+            if len(jobs) == 1:
+                log.exception("could not store response %s", jobs[0].record and jobs[0].record.response_id)
+                jobs[0].future.set_exception(StoreUnavailable("Không lưu được phiếu; xin thử lại (could not store)"))
+                return
+            for job in jobs:  # one bad record must not sink the others: retry one by one
+                self._write_responses(con, [job])
+            return
+        for job, result in zip(jobs, results, strict=True):
+            job.future.set_result(result)
+
+    @staticmethod
+    def _insert_new(con: duckdb.DuckDBPyConnection, records: list[Any]) -> list[SubmitResult]:
+        ids = [r.response_id for r in records]
+        stored = {
+            row[0]: SubmitResult(str(row[0]), row[1], row[2], duplicate=True)
+            for row in con.execute(
+                "SELECT response_id, status, submitted_at FROM responses WHERE response_id IN ("
+                + ", ".join("?" * len(ids)) + ")", ids,
+            ).fetchall()
+        }
+        fresh: list[ResponseRecord] = []
+        results = []
+        for record in records:
+            if record.response_id in stored:  # a double tap or a resubmit: the first one stands
+                results.append(stored[record.response_id])
+                continue
+            fresh.append(record)
+            stored[record.response_id] = SubmitResult(str(record.response_id), record.status,
+                                                      record.submitted_at, duplicate=True)
+            results.append(SubmitResult(str(record.response_id), record.status, record.submitted_at))
+        write_records(con, fresh)
+        return results
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Drain the queue, checkpoint, close. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._con.execute("CHECKPOINT")
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(path: str | Path | None = None, *, read_only: bool = False,
+               questions_dir: Path | None = None) -> Store:
+    """Open (and create or migrate) the database; start the writer unless read-only."""
+    db = config.db_path(path)
+    instruments = load_instruments(questions_dir)
+    if read_only and not db.exists():
+        raise StoreUnavailable(f"Chưa có cơ sở dữ liệu {db}: chạy `python -m survey_app init` trước")
+    con = _connect(db, read_only)
+    try:
+        if not read_only:
+            apply_migrations(con)
+            _register_instruments(con, instruments)
+    except Exception:
+        con.close()
+        raise
+    return Store(db, con, instruments, read_only)
+
+
+def new_response_id() -> str:
+    return str(uuid.uuid4())

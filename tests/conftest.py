@@ -1,0 +1,24 @@
+"""Shared fixtures: a fresh database with the Hà Nội demo units, and valid responses to vary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from survey_app import config
+from survey_app.store import Store, open_store
+from survey_app.units import import_units_file
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "sipas.duckdb"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    with open_store(db_path) as opened:
+        import_units_file(opened, config.DEFAULT_UNITS_CSV)
+        yield opened

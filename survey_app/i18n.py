@@ -1,0 +1,29 @@
+"""Texts of the app in Vietnamese (first) and English, from messages.yaml."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+LANGS = ("vi", "en")
+DEFAULT_LANG = "vi"
+
+
+@cache
+def _catalog() -> dict[str, dict[str, str]]:
+    text = (resources.files("survey_app") / "messages.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fields: Any) -> str:
+    """The message `key` in `lang`, with its {fields} filled in."""
+    entry = _catalog()[key]
+    return entry.get(lang, entry[DEFAULT_LANG]).format(**fields)
+
+
+def pick(text: dict[str, str], lang: str) -> str:
+    """A questionnaire text ({vi, en}) in `lang`."""
+    return text.get(lang) or text[DEFAULT_LANG]

@@ -26,6 +26,9 @@ need_apt() {
   [ "${SIPAS_NEED_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ] && missing+=(chromium)
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
   [ "${SIPAS_NEED_BROWSER:-0}" = 1 ] && ! command -v pdftoppm >/dev/null && missing+=(poppler-utils)
+  # Phones show the rating faces with their own emoji font; give the test browser one too.
+  [ "${SIPAS_NEED_BROWSER:-0}" = 1 ] && [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] \
+    && missing+=(fonts-noto-color-emoji)
   if [ ${#missing[@]} -gt 0 ]; then
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -1,0 +1,132 @@
+"""Browser tests: the real app (`streamlit run`) on a temporary database, in Debian's Chromium.
+
+Playwright drives /usr/bin/chromium (installed by scripts/test.sh); it never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from survey_app import config
+
+CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 360, "height": 740}
+ARTIFACTS = config.PROJECT_DIR / "test-artifacts"
+
+
+@dataclass
+class LiveApp:
+    url: str
+    db: Path
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        """Stop the server the way a service manager does, so it checkpoints and releases the file."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited early:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("the app did not become healthy within 60 s")
+
+
+def start_app(tmp_path: Path, prepare: list[list[str]] | None = None) -> LiveApp:
+    """Run `survey_app init` (and any `prepare` commands) on a fresh database, then the app."""
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "SIPAS_DATA_DIR": str(data_dir), "SIPAS_DB": str(data_dir / "sipas.duckdb"),
+           "PYTHONPATH": str(config.PROJECT_DIR)}
+    for command in [["init"], *(prepare or [])]:
+        subprocess.run([sys.executable, "-m", "survey_app", *command], env=env, check=True,
+                       capture_output=True, cwd=config.PROJECT_DIR)
+    port = _free_port()
+    log = tmp_path / "streamlit.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_DIR / "survey_app" / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+        env=env, cwd=config.PROJECT_DIR, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    app = LiveApp(f"http://127.0.0.1:{port}", data_dir / "sipas.duckdb", data_dir, process)
+    try:
+        _wait_healthy(app.url, process, log)
+    except RuntimeError:
+        app.stop()
+        raise
+    return app
+
+
+def cli(app: LiveApp, *args: str) -> str:
+    """A survey_app command against the app's data folder (for those that do not open the database)."""
+    env = {**os.environ, "SIPAS_DATA_DIR": str(app.data_dir), "SIPAS_DB": str(app.db)}
+    done = subprocess.run([sys.executable, "-m", "survey_app", *args], env=env, check=True, capture_output=True,
+                          text=True, cwd=config.PROJECT_DIR)
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/test.sh, which installs Debian's chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
+                                  device_scale_factor=2)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def wait_idle(page: Page) -> None:
+    """Wait until Streamlit has finished running the script for the last interaction."""
+    page.wait_for_timeout(150)
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for()
+
+
+def shot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

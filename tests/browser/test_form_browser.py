@@ -1,0 +1,90 @@
+"""A citizen on a 360×740 phone: opens a QR link, taps through every step, is thanked, and one
+response lands in the database. A tampered link shows the refusal page and stores nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from playwright.sync_api import Page
+
+from survey_app import links
+
+from .conftest import LiveApp, shot, start_app, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_app(tmp_path: Path):
+    app = start_app(tmp_path)
+    yield app
+    app.stop()
+
+
+def survey_link(app: LiveApp, unit: str, counter: str | None, instrument: str, channel: str = "qr") -> str:
+    keys = links.load_keys(app.data_dir / links.KEY_FILE_NAME)
+    return links.survey_url(links.make_token(unit, counter, instrument, channel, keys=keys), base_url=app.url)
+
+
+def stored(app: LiveApp, sql: str) -> list[tuple]:
+    app.stop()  # the server holds the file while it runs
+    con = duckdb.connect(str(app.db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def tap_rating(page: Page, item_id: str, label: str) -> None:
+    # Pills are a radio group; the face emoji is decoration (aria-hidden), the name is the code.
+    page.locator(f".st-key-r_{item_id}").get_by_role("radio", name=label, exact=True).tap()
+
+
+def next_step(page: Page, label: str = "Tiếp tục →") -> None:
+    page.get_by_role("button", name=label).tap()
+    wait_idle(page)
+
+
+def test_citizen_answers_every_step_and_one_response_is_stored(live_app: LiveApp, phone: Page) -> None:
+    phone.goto(survey_link(live_app, "q-cau-giay", "quay-1", "sipas-dvc"))
+    wait_idle(phone)
+    phone.get_by_text("Quận Cầu Giấy — Quầy 1").wait_for()
+    shot(phone, "form-0-start")
+    phone.get_by_text("Đã nhận kết quả (được cấp").tap()
+    next_step(phone)
+    steps = 0
+    while phone.get_by_role("button", name="Gửi đánh giá").count() == 0:
+        for pills in phone.locator("[class*='st-key-r_']").all():
+            item_id = next(c for c in (pills.get_attribute("class") or "").split() if c.startswith("st-key-r_"))[9:]
+            label = "Chưa phản ánh, kiến nghị" if item_id.startswith("PA") else "5"
+            tap_rating(phone, item_id, "4" if item_id == "HL" else label)
+        for question in phone.locator("[class*='st-key-q_']").all():
+            question.locator("button").first.tap()
+        steps += 1
+        shot(phone, f"form-{steps}")
+        next_step(phone)
+        assert phone.get_by_text("câu chưa trả lời").count() == 0, f"step {steps} did not validate"
+    phone.get_by_role("textbox").last.fill("Cán bộ hướng dẫn tận tình, cảm ơn!")
+    shot(phone, f"form-{steps + 1}-last")
+    next_step(phone, "Gửi đánh giá")
+    phone.get_by_text("Cảm ơn Ông/Bà!").wait_for()
+    shot(phone, "form-thanks")
+    assert steps == 6  # TC, TT, CC, KQ, PA, overall
+    rows = stored(live_app, "SELECT unit_id, counter_id, channel, (SELECT count(*) FROM answers),"
+                            " (SELECT count(*) FROM answers WHERE value = 5),"
+                            " (SELECT text FROM comments) FROM responses")
+    assert rows == [("q-cau-giay", "quay-1", "qr", 20, 16, "Cán bộ hướng dẫn tận tình, cảm ơn!")]
+
+
+def test_tampered_link_shows_the_message_and_adds_nothing(live_app: LiveApp, phone: Page) -> None:
+    url = survey_link(live_app, "q-cau-giay", "quay-1", "sipas-dvc")
+    token = url.split("k=")[1].split("&")[0]
+    forged = url.replace(token, token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    phone.goto(forged)
+    wait_idle(phone)
+    phone.get_by_text("Không mở được phiếu đánh giá").wait_for()
+    shot(phone, "form-tampered")
+    assert phone.get_by_role("radio", name="5").count() == 0
+    assert stored(live_app, "SELECT count(*) FROM responses") == [(0,)]

@@ -12,8 +12,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from survey_app import config
+from survey_app import config, links
 from survey_app.store import Store, StoreUnavailable, open_store
+from survey_app.units import BLOCKS
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -69,6 +70,86 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                "--server.port", str(args.port), *args.streamlit_args])
 
 
+def _place_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit", help="unit id (đơn vị)")
+    parser.add_argument("--counter", help="counter id (quầy); default: the unit as a whole")
+    parser.add_argument("--instrument", default=config.DEFAULT_INSTRUMENT, help="questionnaire id")
+    parser.add_argument("--kiosk", action="store_true", help="a link for a tablet at the counter")
+    parser.add_argument("--base-url", help="default: SIPAS_BASE_URL, else http://localhost:8501")
+
+
+def _place_link(store: Store, args: argparse.Namespace) -> links.PlaceLink:
+    if not args.unit:
+        raise UsageError("cần --unit (--unit is required)")
+    try:
+        return links.place_link(store, args.unit, args.counter, args.instrument,
+                                channel="kiosk" if args.kiosk else "qr", base_url=args.base_url)
+    except links.UnknownPlace as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        print(_place_link(store, args).url)
+    return 0
+
+
+def _tree_links(store: Store, args: argparse.Namespace) -> list[links.PlaceLink]:
+    if args.counter or (args.unit and args.block):
+        raise UsageError("một cây đơn vị: --block hoặc --unit, không kèm --counter (a tree: --block or --unit alone)")
+    try:
+        found = links.tree_links(store, args.instrument, block=None if args.block in (None, "all") else args.block,
+                                 root=args.unit, channel="kiosk" if args.kiosk else "qr", base_url=args.base_url)
+    except links.UnknownPlace as exc:
+        raise UsageError(str(exc)) from None
+    if not found:
+        raise UsageError("không có quầy nào đang hoạt động trong phạm vi này (no active counter)")
+    return found
+
+
+def _single_code(place: links.PlaceLink, out: Path, args: argparse.Namespace) -> bytes:
+    from survey_app import qr
+    if out.suffix == ".png":
+        return qr.qr_png(place.url, logo=args.logo)
+    if out.suffix == ".svg":
+        return qr.qr_svg(place.url)
+    return qr.poster_pdf(place, args.size, logo=args.logo)
+
+
+def cmd_qr(args: argparse.Namespace) -> int:
+    from survey_app import qr  # PDF and imaging libraries: loaded only by the command that draws
+
+    out = Path(args.out)
+    if args.size not in qr.PAGE_SIZES:
+        raise UsageError(f"--size: {', '.join(qr.PAGE_SIZES)}")
+    if out.suffix not in (".png", ".svg", ".pdf", ".zip"):
+        raise UsageError("--out phải là .png, .svg, .pdf hoặc .zip (must end in .png, .svg, .pdf or .zip)")
+    if args.sheet and out.suffix != ".pdf":
+        raise UsageError("--sheet ghi ra tệp .pdf (--sheet writes a .pdf)")
+    many = args.sheet or out.suffix == ".zip"
+    if args.block and not many:
+        raise UsageError("--block ghi ra .zip áp phích hoặc --sheet .pdf nhãn (--block needs .zip or --sheet)")
+    with _store(args) as store:
+        if many:
+            places = _tree_links(store, args)
+            data = qr.label_sheet_pdf(places) if args.sheet else qr.posters_zip(places, args.size, logo=args.logo)
+        else:
+            places = [_place_link(store, args)]
+            data = _single_code(places[0], out, args)
+    out.write_bytes(data)
+    print(f"Đã ghi {out}: {len(places)} mã, khóa phiên bản {links.current_key_version()} "
+          f"({len(places)} codes, key version {links.current_key_version()})")
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    version = links.rotate_keys()
+    print(f"Đã chuyển sang khóa phiên bản {version}: mã QR và liên kết cũ không còn dùng được — hãy in lại "
+          f"áp phích (python -m survey_app qr --block all --out posters.zip). "
+          f"(Now key version {version}; older codes are refused: print new posters.)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m survey_app", description="SIPAS survey service")
     common = argparse.ArgumentParser(add_help=False)
@@ -91,6 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", type=int, default=20_000, help="demo responses when the database is empty (0: none)")
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed on to `streamlit run`")
     p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("link", parents=[common], help="print the signed survey link of a unit or counter")
+    _place_args(p)
+    p.set_defaults(run=cmd_link)
+
+    p = sub.add_parser("qr", parents=[common], help="QR code, poster, ZIP of posters, or a sheet of labels")
+    _place_args(p)
+    p.add_argument("--block", choices=[*BLOCKS, "all"], help="every counter of a block, or of the province")
+    p.add_argument("--sheet", action="store_true", help="one PDF of small labelled codes to cut out")
+    p.add_argument("--size", default="a4", help="poster size: a4 or a5")
+    p.add_argument("--logo", type=Path, help="image placed in the code's centre (at most 20 %% of its width)")
+    p.add_argument("--out", required=True, help="FILE.png | .svg (the code), .pdf (poster or --sheet), .zip")
+    p.set_defaults(run=cmd_qr)
+
+    p = sub.add_parser("keys", help="the keys that sign survey links")
+    keys = p.add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("rotate", help="move to a new key version; codes of older versions are refused").set_defaults(
+        run=cmd_keys_rotate)
     return parser
 
 

@@ -176,7 +176,7 @@ def rotate_keys(path: Path | None = None) -> int:
     keys = dict(state.get("keys", {}))
     keys[str(new)] = _encode_key(secrets.token_bytes(KEY_BYTES))
     _write_private(path, {"current": new, "keys": keys}, replace=True)
-    log.warning("survey link keys rotated to version %d; codes of older versions are now refused", new)
+    log.info("survey link keys rotated to version %d; codes of older versions are now refused", new)
     return new
 
 

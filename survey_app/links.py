@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from survey_app import config
 from survey_app.store import Store
@@ -210,6 +211,12 @@ def make_token(unit_id: str, counter_id: str | None, instrument_id: str, channel
 
 def survey_url(token: str, base_url: str | None = None) -> str:
     return f"{(base_url or config.base_url()).rstrip('/')}/?k={token}&embed=true"
+
+
+def token_from_link(text: str) -> str:
+    """The token of a pasted survey URL (its `k` parameter), or the text itself when it is no URL."""
+    text = text.strip()
+    return parse_qs(urlsplit(text).query).get("k", [text])[0]
 
 
 def _fingerprint(token: str) -> str:

@@ -126,6 +126,8 @@ def cmd_qr(args: argparse.Namespace) -> int:
         raise UsageError("--out phải là .png, .svg, .pdf hoặc .zip (must end in .png, .svg, .pdf or .zip)")
     if args.sheet and out.suffix != ".pdf":
         raise UsageError("--sheet ghi ra tệp .pdf (--sheet writes a .pdf)")
+    if args.logo is not None and not args.logo.is_file():
+        raise UsageError(f"không thấy tệp logo {args.logo} (logo file not found)")
     many = args.sheet or out.suffix == ".zip"
     if args.block and not many:
         raise UsageError("--block ghi ra .zip áp phích hoặc --sheet .pdf nhãn (--block needs .zip or --sheet)")

@@ -147,7 +147,7 @@ def test_resubmitting_stores_one_response(app_db: Path) -> None:
 
 def test_english_switch_translates_the_form(app_db: Path) -> None:
     at = open_form(links.make_token("so-tu-phap", "quay-1", "sipas-dvc"))
-    at = press(at, "English")
+    at = press(at, "🌐 English")
     assert at.radio(key="stage").label.startswith("Have you received")
 
 

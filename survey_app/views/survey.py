@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 FACES = {1: "😠", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
 FACES_3 = {1: "🙁", 2: "🙂", 3: "😄"}
 KIOSK_RESET_SECONDS = 20
+# Tap targets of at least 44 px (phone guidelines); the one-question form gets kiosk-sized faces.
+STYLE = """<style>
+[class*="st-key-r_"] button { min-height: 44px; min-width: 54px; }
+.st-key-r_HL1 button { min-height: 72px; font-size: 1.35rem; padding: 0 1.4rem; }
+</style>"""
 # Session-state keys of this page, in one place.
 LINK, TOKEN, FORM, ERRORS, DONE, PROBLEM = "sv_link", "sv_token", "sv_form", "sv_errors", "sv_done", "sv_problem"
 
@@ -149,14 +154,13 @@ def _client_hash() -> str | None:
 def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
     unit = get_unit(store, link.unit_id)
     counter = get_counter(store, link.unit_id, link.counter_id) if link.counter_id else None
-    left, right = st.columns([4, 1], vertical_alignment="center")
-    left.caption(t("form.rating_for", state.lang))
-    if right.button(t("lang.switch", state.lang), key="lang_switch"):
+    if st.button("🌐 " + t("lang.switch", state.lang), key="lang_switch", type="tertiary"):
         state.lang = "en" if state.lang == "vi" else "vi"
         st.rerun()
     where = unit.name if unit else link.unit_id
     if counter:
         where += f" — {counter.name}"
+    st.caption(t("form.rating_for", state.lang))
     st.subheader(where)
 
 
@@ -295,6 +299,7 @@ def page(store: Store) -> None:
     if done is not None:
         _thanks(store, link, done, state.lang)
         return
+    st.html(STYLE)
     _header(store, link, state)
     if st.session_state.get(PROBLEM):
         st.error(st.session_state[PROBLEM])

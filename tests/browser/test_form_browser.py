@@ -88,3 +88,23 @@ def test_tampered_link_shows_the_message_and_adds_nothing(live_app: LiveApp, pho
     shot(phone, "form-tampered")
     assert phone.get_by_role("radio", name="5").count() == 0
     assert stored(live_app, "SELECT count(*) FROM responses") == [(0,)]
+
+
+def test_kiosk_quick_rating_returns_to_a_blank_form(live_app: LiveApp, browser) -> None:
+    tablet = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True).new_page()
+    tablet.goto(survey_link(live_app, "h-ba-vi", "quay-1", "nhanh-3", channel="kiosk"))
+    wait_idle(tablet)
+    tablet.locator(".st-key-r_HL1").get_by_role("radio", name="Không hài lòng").tap()
+    wait_idle(tablet)
+    tablet.locator(".st-key-q_ly_do").get_by_role("button", name="Phải chờ lâu").tap()
+    shot(tablet, "kiosk-dissatisfied")
+    tablet.get_by_role("button", name="Gửi đánh giá").tap()
+    tablet.get_by_text("Cảm ơn Ông/Bà!").wait_for()
+    wait_idle(tablet)
+    assert tablet.locator(".st-key-r_HL1").count() == 0
+    # The next citizen gets a blank form without touching anything.
+    tablet.locator(".st-key-r_HL1").wait_for(timeout=45_000)
+    assert tablet.get_by_text("Cảm ơn Ông/Bà!").count() == 0
+    assert tablet.locator(".st-key-r_HL1").get_by_role("radio", checked=True).count() == 0
+    tablet.context.close()
+    assert stored(live_app, "SELECT channel, instrument_id FROM responses") == [("kiosk", "nhanh-3")]

@@ -147,8 +147,9 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
 def _client_hash() -> str | None:
     ring = links.load_keys()
     user_agent = st.context.headers.get("User-Agent") if st.context.headers else None
+    # The first key version, not the current one: a key rotation must not split one day's devices.
     return privacy.client_hash(st.context.ip_address, user_agent, datetime.now(config.TIMEZONE).date(),
-                               ring.keys[ring.current])
+                               ring.keys[min(ring.keys)])
 
 
 def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:

@@ -1,0 +1,165 @@
+"""`python -m results …`: compute, cchc, report (DESIGN.md §6).
+
+Exit codes: 0 ok; 2 bad arguments or input, one line on stderr, Vietnamese first; 1 unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from results.aggregate import compute
+from results.catalog import CatalogError
+from results.cchc import RulesError, cchc_points, load_rules
+from results.export import (
+    ordered_groups,
+    points_columns,
+    points_json,
+    result_columns,
+    to_csv,
+    to_json,
+    to_table,
+    write_xlsx,
+)
+from results.method import Method, MethodError, load_method
+from results.model import GROUPINGS, Results
+from results.periods import Period, PeriodError, current_year, parse_date, parse_period, period_between
+from results.report import FontMissing, write_report
+from survey_app.config import DEFAULT_INSTRUMENT
+from survey_app.store import StoreUnavailable, open_store
+
+FORMATS = ("table", "csv", "json", "xlsx")
+log = logging.getLogger("results")
+
+
+class UsageError(Exception):
+    """Bad input from the person at the keyboard: one line on stderr, exit code 2."""
+
+
+def _period(args: argparse.Namespace) -> Period:
+    if args.period:
+        if args.date_from or args.date_to:
+            raise UsageError("dùng --period hoặc --from/--to, không dùng cả hai (use --period or --from/--to)")
+        return parse_period(args.period)
+    if bool(args.date_from) != bool(args.date_to):
+        raise UsageError("--from và --to phải đi cùng nhau (give both --from and --to)")
+    if args.date_from:
+        return period_between(parse_date(args.date_from), parse_date(args.date_to))
+    return current_year()
+
+
+def _method(args: argparse.Namespace) -> Method:
+    return load_method(args.method) if args.method else Method()
+
+
+def _compute(args: argparse.Namespace, by: str, **options: bool) -> Results:
+    with open_store(args.db, read_only=True) as store:
+        return compute(store, _period(args), by=by, instrument_id=args.instrument, method=_method(args),
+                       include_flagged=args.include_flagged, **options)
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _xlsx_target(args: argparse.Namespace) -> Path:
+    if not args.out:
+        raise UsageError("định dạng xlsx cần --out TỆP.xlsx (xlsx needs --out FILE.xlsx)")
+    return Path(args.out)
+
+
+def cmd_compute(args: argparse.Namespace) -> int:
+    if args.format == "xlsx":
+        target = _xlsx_target(args)
+        write_xlsx(_compute(args, args.by), target)
+        return 0
+    results = _compute(args, args.by, choices=args.format == "json")
+    if args.format == "json":
+        _emit(args, to_json(results))
+    else:
+        render = to_csv if args.format == "csv" else to_table
+        _emit(args, render(result_columns(results), ordered_groups(results)))
+    return 0
+
+
+def cmd_cchc(args: argparse.Namespace) -> int:
+    table = load_rules(args.rules)
+    target = _xlsx_target(args) if args.format == "xlsx" else None
+    results = _compute(args, "unit", choices=target is not None)
+    points = cchc_points(results, table)
+    if target is not None:
+        write_xlsx(results, target, points, table)
+    elif args.format == "json":
+        _emit(args, points_json(points, table, results))
+    else:
+        ordered = sorted(points, key=lambda p: (p.group.block or "", p.group.rank is None, p.group.rank or 0))
+        render = to_csv if args.format == "csv" else to_table
+        _emit(args, render(points_columns(ordered), ordered))
+    if table.example:
+        print("Lưu ý: bảng điểm là VÍ DỤ, không phải quy định chính thức (the rule table is an example).",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    if not args.out.lower().endswith(".pdf"):
+        raise UsageError("--out phải là tệp .pdf (the report is a PDF)")
+    table = load_rules(args.rules) if args.rules else None
+    results = _compute(args, "unit", choices=False)
+    blocks = _compute(args, "block", choices=False, compare=False)
+    points = cchc_points(results, table) if table else None
+    write_report(results, blocks, args.out, points, table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m results", description="SIPAS: chỉ số, xếp hạng, điểm CCHC")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database file (default: SIPAS_DB, else data/sipas.duckdb)")
+    common.add_argument("--period", help="2026 | 2026-Q3 | 2026-09 (Vietnam time; default: this year)")
+    common.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (with --to)")
+    common.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day, included")
+    common.add_argument("--instrument", default=DEFAULT_INSTRUMENT, help="questionnaire id (default: sipas-dvc)")
+    common.add_argument("--method", help="YAML rule set overriding sipas-default (see results/README.md)")
+    common.add_argument("--include-flagged", action="store_true", help="also count responses flagged as suspect")
+    common.add_argument("--out", help="write to this file instead of standard output")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compute", parents=[common], help="indices, margins, adequacy and rankings")
+    p.add_argument("--by", choices=GROUPINGS, default="unit")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(run=cmd_compute)
+
+    p = sub.add_parser("cchc", parents=[common], help="CCHC points from a rule table")
+    p.add_argument("--rules", required=True, help="rule table YAML (example: results/rules/vi-du-ha-noi.yaml)")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(run=cmd_cchc)
+
+    p = sub.add_parser("report", parents=[common], help="PDF report with the block rankings")
+    p.add_argument("--rules", help="add CCHC points from this rule table")
+    p.set_defaults(run=cmd_report)
+    return parser
+
+
+USER_ERRORS = (UsageError, PeriodError, MethodError, RulesError, CatalogError, StoreUnavailable, FontMissing, OSError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    if args.command == "report" and not args.out:
+        print("Lỗi: report cần --out TỆP.pdf (the report needs --out FILE.pdf)", file=sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except USER_ERRORS as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    except Exception:
+        log.exception("unexpected failure")
+        return 1

@@ -1,0 +1,125 @@
+"""The typed results the library returns; exports and the dashboard read these, never SQL rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from results.method import Method
+from results.periods import Period
+from survey_app.instruments import Instrument
+
+GROUPINGS = ("unit", "block", "counter", "field")
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One rated item in one group: counts per code (n1…n5, zeros included), N/A and S_i."""
+
+    item_id: str
+    counts: dict[int, int]
+    na: int
+    satisfied: int
+    dissatisfied: int
+    index: float | None  # S_i; None when nobody rated the item
+
+    @property
+    def n(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class ChoiceResult:
+    """One perception / expectation question: count and share of each option.
+
+    `base` is the denominator of the shares: the valid answers of a single-choice question, the
+    group's respondents for a question with several choices (expectations)."""
+
+    question_id: str
+    section: str
+    multiple: bool
+    base: int
+    counts: dict[str, int]
+    shares: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """A unit, block, counter or service field in the period."""
+
+    key: str  # unit_id, block, "unit_id/counter_id" or service field ("" = not given)
+    name: str
+    block: str | None
+    unit_id: str | None
+    counter_id: str | None
+    n: int  # respondents whose status counts
+    sipas: float | None
+    se: float | None  # standard error of `sipas`, in points
+    moe: float | None  # 95 % margin of error, in points
+    elements: dict[str, float | None]
+    items: dict[str, ItemResult]
+    overall: ItemResult | None
+    questions: dict[str, ChoiceResult]
+    channels: dict[str, int]
+    dossiers: int | None
+    required_n: int
+    adequate: bool
+    response_rate: float | None
+    qd766_ratio: float | None
+    units: int = 1  # units combined into this group (blocks)
+    rank: int | None = None
+    previous_sipas: float | None = None
+    previous_rank: int | None = None
+
+    @property
+    def change(self) -> float | None:
+        """SIPAS now minus SIPAS in the previous period of the same length."""
+        if self.sipas is None or self.previous_sipas is None:
+            return None
+        return self.sipas - self.previous_sipas
+
+    def section(self, name: str) -> dict[str, ChoiceResult]:
+        return {q: c for q, c in self.questions.items() if c.section == name}
+
+    @property
+    def perceptions(self) -> dict[str, ChoiceResult]:
+        return self.section("perception")
+
+    @property
+    def expectations(self) -> dict[str, ChoiceResult]:
+        return self.section("expectation")
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything computed for one period and grouping, with the rules and versions that produced it."""
+
+    period: Period
+    previous_period: Period | None
+    by: str
+    instrument: Instrument  # newest answered version, for names and order
+    instrument_versions: tuple[str, ...]
+    elements: tuple[tuple[str, tuple[str, ...]], ...]
+    method: Method
+    statuses: tuple[str, ...]
+    groups: tuple[GroupResult, ...]
+    computed_at: datetime
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def group(self, key: str) -> GroupResult:
+        return next(g for g in self.groups if g.key == key)
+
+    def blocks(self) -> dict[str, list[GroupResult]]:
+        """Groups by block, ranked first (by rank), then the rest by name: the published list order."""
+        out: dict[str, list[GroupResult]] = {}
+        for g in sorted(self.groups, key=lambda g: (g.rank is None, g.rank or 0, g.name)):
+            out.setdefault(g.block or "", []).append(g)
+        return out
+
+    @property
+    def provenance(self) -> str:
+        """One line naming the rule set, instrument versions, statuses and period, for every export."""
+        versions = ", ".join(self.instrument_versions)
+        return (f"Quy tắc {self.method.name}; bộ câu hỏi {self.instrument.id} phiên bản {versions}; "
+                f"trạng thái tính: {', '.join(self.statuses)}; kỳ {self.period.label} "
+                f"({self.period.first:%d/%m/%Y}–{self.period.last:%d/%m/%Y}, giờ Việt Nam)")

@@ -1,0 +1,151 @@
+"""The PDF report of a period: "Kết quả đo lường sự hài lòng …" with the block rankings.
+
+fpdf2 with DejaVu Sans, which has every Vietnamese diacritic. The font is looked for in the
+project's survey_app/fonts, then where Debian's fonts-dejavu-core puts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from results.cchc import RuleTable, UnitPoints
+from results.export import NOT_ADEQUATE, block_title
+from results.model import GroupResult, Results
+from survey_app.config import PROJECT_DIR
+
+FONT_DIRS = (PROJECT_DIR / "survey_app" / "fonts", Path("/usr/share/fonts/truetype/dejavu"))
+FONT = "DejaVuSans"
+TITLE = ("KẾT QUẢ ĐO LƯỜNG SỰ HÀI LÒNG CỦA NGƯỜI DÂN, TỔ CHỨC ĐỐI VỚI SỰ PHỤC VỤ "
+         "CỦA CƠ QUAN HÀNH CHÍNH NHÀ NƯỚC")
+HEADER_FILL = (220, 230, 241)
+
+
+class FontMissing(RuntimeError):
+    """No Unicode font with Vietnamese letters: the report cannot be drawn."""
+
+
+def find_font(style: str = "") -> Path:
+    name = f"{FONT}-Bold.ttf" if style == "B" else f"{FONT}.ttf"
+    for folder in FONT_DIRS:
+        if (folder / name).is_file():
+            return folder / name
+    raise FontMissing(f"Không tìm thấy phông {name} (cần cho chữ tiếng Việt): cài gói fonts-dejavu-core "
+                      f"(apt-get install fonts-dejavu-core). (Font {name} not found.)")
+
+
+class _Report(FPDF):
+    def __init__(self, footer_text: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.footer_text = footer_text
+        self.add_font(FONT, "", find_font())
+        self.add_font(FONT, "B", find_font("B"))
+        self.set_auto_page_break(auto=True, margin=15)
+        self.set_margins(10, 12, 10)
+
+    def footer(self) -> None:
+        self.set_y(-11)
+        self.set_font(FONT, size=7)
+        self.set_text_color(110)
+        self.cell(0, 4, f"{self.footer_text} — Trang {self.page_no()}/{{nb}}", align="C")
+        self.set_text_color(0)
+
+    def heading(self, text: str, size: float = 11) -> None:
+        self.set_font(FONT, "B", size)
+        self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        self.ln(1.5)
+
+    def paragraph(self, text: str, size: float = 9) -> None:
+        self.set_font(FONT, size=size)
+        self.multi_cell(0, size * 0.48, text, new_x="LMARGIN", new_y="NEXT")
+        self.ln(1)
+
+
+def _number(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def _ranking_rows(results: Results, groups: Sequence[GroupResult], points: dict[str, UnitPoints]) -> list[list[str]]:
+    rows = []
+    for g in groups:
+        rank = str(g.rank) if g.rank is not None else (NOT_ADEQUATE if g.sipas is not None else "chưa có phiếu")
+        row = [rank, g.name, str(g.n), _number(g.sipas), _number(g.moe),
+               *[_number(g.elements.get(e)) for e, _ in results.elements]]
+        if results.previous_period is not None:
+            row.append(_number(g.change, signed=True))
+        if points:
+            row.append(_number(points[g.key].points) if g.key in points else "–")
+        rows.append(row)
+    return rows
+
+
+def _ranking_table(pdf: _Report, results: Results, groups: Sequence[GroupResult],
+                   points: dict[str, UnitPoints]) -> None:
+    elements = [e for e, _ in results.elements]
+    header = ["Hạng", "Đơn vị", "Số phiếu", "SIPAS (%)", "± sai số", *elements]
+    widths = [18, 56, 14, 15, 14, *[11] * len(elements)]
+    if results.previous_period is not None:
+        header.append(f"So với {results.previous_period.label}")
+        widths.append(17)
+    if points:
+        header.append("Điểm CCHC")
+        widths.append(14)
+    pdf.set_font(FONT, size=7.5)
+    heading = FontFace(emphasis="BOLD", fill_color=HEADER_FILL)
+    with pdf.table(col_widths=widths, text_align=["CENTER", "LEFT"] + ["RIGHT"] * (len(widths) - 2),
+                   headings_style=heading, line_height=4.2, width=sum(widths)) as table:
+        table.row(header)
+        for row in _ranking_rows(results, groups, points):
+            table.row(row)
+    pdf.ln(3)
+
+
+def _summary(pdf: _Report, results: Results, blocks: Sequence[GroupResult]) -> None:
+    units = [g for g in results.groups if g.n > 0]
+    ranked = [g for g in results.groups if g.rank is not None]
+    pdf.heading("1. Tổng quan")
+    pdf.paragraph(
+        f"Tổng số phiếu được tính: {sum(g.n for g in results.groups):,}".replace(",", ".")
+        + f"; số đơn vị có phiếu: {len(units)}; số đơn vị đủ mẫu và được xếp hạng: {len(ranked)}."
+    )
+    lines = [f"• {b.name}: SIPAS {_number(b.sipas)} % (± {_number(b.moe)} điểm), {b.units} đơn vị, "
+             f"{b.n:,} phiếu".replace(",", ".") for b in blocks]
+    pdf.paragraph("\n".join(lines))
+
+
+def _notes(pdf: _Report, results: Results, table: RuleTable | None) -> None:
+    pdf.heading("Ghi chú")
+    notes = [results.provenance + ".", *results.notes]
+    if results.previous_period is not None:
+        notes.append(f"Cột “So với …”: chênh lệch điểm SIPAS so với kỳ {results.previous_period.label}.")
+    if table is not None:
+        warning = " ĐÂY LÀ BẢNG VÍ DỤ, KHÔNG PHẢI QUY ĐỊNH CHÍNH THỨC." if table.example else ""
+        notes.append(f"Điểm CCHC theo bảng “{table.title}” ({table.name}).{warning}")
+    pdf.paragraph("\n".join(f"– {n}" for n in notes), size=8)
+
+
+def write_report(results: Results, blocks: Results, path: str | Path, points: Sequence[UnitPoints] | None = None,
+                 table: RuleTable | None = None) -> None:
+    """Write the PDF: title, overview with the block indices, one ranking table per block, notes.
+
+    `results` are by unit, `blocks` the same period by block (computed by the method's group rule)."""
+    if results.by != "unit" or blocks.by != "block":
+        raise ValueError("báo cáo PDF cần kết quả theo đơn vị (the report needs results by unit)")
+    pdf = _Report(f"SIPAS {results.period.label} · {results.method.name}")
+    pdf.add_page()
+    pdf.heading(TITLE, size=13)
+    period = results.period
+    pdf.paragraph(f"{period.title_vi} (từ {period.first:%d/%m/%Y} đến {period.last:%d/%m/%Y}) — "
+                  f"lập lúc {results.computed_at:%H:%M %d/%m/%Y}", size=10)
+    _summary(pdf, results, blocks.groups)
+    by_key = {p.group.key: p for p in points or ()}
+    for number, (block, groups) in enumerate(results.blocks().items(), start=2):
+        pdf.heading(f"{number}. Xếp hạng {block_title(block)}")
+        _ranking_table(pdf, results, groups, by_key)
+    _notes(pdf, results, table)
+    pdf.output(str(path))

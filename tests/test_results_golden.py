@@ -17,7 +17,7 @@ import pytest
 from results import Method, compute
 from results.formulas import required_sample
 from survey_app.store import Store
-from tests.results_fixtures import add, answers, at, dvc, golden_unit, set_dossiers
+from tests.results_fixtures import add, answers, at, dvc, golden_unit, set_dossiers, set_status
 
 UNIT = "so-tai-chinh"
 TC = (75 + 50 + 50 + 50) / 4  # TC1 R1,R2,R4 satisfied → 3/4; TC2..TC4 R1,R2 → 2/4
@@ -148,8 +148,6 @@ def test_block_is_the_mean_of_its_units_or_pooled(golden: Store) -> None:
 
 
 def test_only_ok_responses_count_unless_flagged_are_included(golden: Store) -> None:
-    from tests.results_fixtures import set_status
-
     flagged = add(golden, [dvc(UNIT, answers(1, pa=1), when=at(2026, 2, 12))])
     excluded = add(golden, [dvc(UNIT, answers(1, pa=1), when=at(2026, 2, 12))])
     set_status(golden, flagged, "flagged")
@@ -200,10 +198,8 @@ def test_each_version_is_counted_by_its_own_satisfied_codes(golden: Store) -> No
     old = json.loads(json.dumps(current.definition))
     old["scales"]["sat5"]["satisfied"] = [5]
 
-    def register(con):  # type: ignore[no-untyped-def]
-        con.execute("INSERT INTO instruments VALUES ('sipas-dvc', 'old-v1', 'x', TIMESTAMPTZ '2020-01-01', ?)",
-                    [json.dumps(old)])
-    golden.write(register)
+    golden.write(lambda con: con.execute(
+        "INSERT INTO instruments VALUES ('sipas-dvc', 'old-v1', 'x', TIMESTAMPTZ '2020-01-01', ?)", [json.dumps(old)]))
     ids = add(golden, [dvc(UNIT, answers(4, pa=None), when=at(2026, 2, 13))])
     golden.write(lambda con: con.execute("UPDATE responses SET instrument_version = 'old-v1' WHERE response_id = ?",
                                          [ids[0]]))

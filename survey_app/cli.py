@@ -7,6 +7,7 @@ Each command is a small function taking the parsed arguments and returning an ex
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import sys
 from collections.abc import Callable
@@ -36,6 +37,37 @@ def cmd_init(args: argparse.Namespace) -> int:
             print(f"Đã nạp {count} đơn vị (units loaded).")
         versions = ", ".join(f"{i.id}@{i.version}" for i in store.instruments.values())
         print(f"Cơ sở dữ liệu sẵn sàng: {store.path} — bộ câu hỏi: {versions}")
+        _first_admin(store)
+    return 0
+
+
+def _actor() -> str:
+    """Who runs the command, for the audit log."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except OSError:  # no login name in some containers
+        return "cli"
+
+
+def _first_admin(store: Store) -> None:
+    from survey_app import accounts
+
+    password = accounts.ensure_first_admin(store, _actor())
+    if password:
+        print(f"Đã tạo tài khoản quản trị '{accounts.FIRST_ADMIN}', mật khẩu (chỉ hiện một lần): {password}\n"
+              f"(First administrator '{accounts.FIRST_ADMIN}' created; password shown once: {password})")
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from survey_app import accounts
+
+    password = sys.stdin.read().rstrip("\r\n") if args.password_stdin else accounts.generate_password()
+    with _store(args) as store:
+        user = accounts.create_user(store, _actor(), args.name, args.role, password, unit_id=args.unit)
+    print(f"Đã tạo tài khoản {user.username} ({user.role}, đơn vị {user.unit_id or '-'}) "
+          f"(account created)")
+    if not args.password_stdin:
+        print(f"Mật khẩu (chỉ hiện một lần; password shown once): {password}")
     return 0
 
 
@@ -187,6 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--logo", type=Path, help="image placed in the code's centre (at most 20 %% of its width)")
     p.add_argument("--out", required=True, help="FILE.png | .svg (the code), .pdf (poster or --sheet), .zip")
     p.set_defaults(run=cmd_qr)
+
+    p = sub.add_parser("users", help="staff, leader and admin accounts")
+    users = p.add_subparsers(dest="users_command", required=True)
+    add = users.add_parser("add", parents=[common], help="add an account; prints a generated password once")
+    add.add_argument("name", help="username (lower case)")
+    add.add_argument("--role", required=True, choices=["admin", "leader", "staff"])
+    add.add_argument("--unit", help="unit id (staff: required; leader: none = the whole city)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(run=cmd_users_add)
 
     p = sub.add_parser("keys", help="the keys that sign survey links")
     keys = p.add_subparsers(dest="keys_command", required=True)

@@ -18,6 +18,8 @@ TIMEZONE = ZoneInfo(TIMEZONE_NAME)
 DEFAULT_INSTRUMENT = "sipas-dvc"
 COMMENT_MAX_CHARS = 2000
 CHANNELS = ("qr", "kiosk", "web", "paper", "demo")
+# A staff session ends after this long without a click: counter PCs are shared.
+SESSION_IDLE_MINUTES = float(os.environ.get("SIPAS_SESSION_IDLE_MINUTES", "30"))
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -27,3 +27,18 @@ def t(key: str, lang: str = DEFAULT_LANG, **fields: Any) -> str:
 def pick(text: dict[str, str], lang: str) -> str:
     """A questionnaire text ({vi, en}) in `lang`."""
     return text.get(lang) or text[DEFAULT_LANG]
+
+
+class Refused(ValueError):
+    """A request a person made that the rules refuse; `message()` says why in their language.
+
+    Carries a message key rather than text so the page shows it in the visitor's language and the
+    command line (which prints any ValueError as one line) shows Vietnamese with English after it.
+    """
+
+    def __init__(self, key: str, **fields: Any) -> None:
+        self.key, self.fields = key, fields
+        super().__init__(f"{t(key, 'vi', **fields)} ({t(key, 'en', **fields)})")
+
+    def message(self, lang: str = DEFAULT_LANG) -> str:
+        return t(self.key, lang, **self.fields)

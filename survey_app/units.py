@@ -23,6 +23,7 @@ class Unit:
     block: str
     parent_id: str | None = None
     active: bool = True
+    instrument_id: str | None = None  # the questionnaire its codes ask; None: the default one
 
 
 @dataclass(frozen=True)
@@ -68,25 +69,26 @@ def read_units_csv(text: str, source: str = "CSV") -> list[Unit]:
     return units
 
 
+def write_units(con: duckdb.DuckDBPyConnection, units: list[Unit]) -> int:
+    """Inside the caller's transaction: add new units (with counter quay-1), update known ones."""
+    for unit in units:
+        con.execute(
+            "INSERT INTO units (unit_id, name, block, parent_id, active) VALUES (?, ?, ?, ?, TRUE)"
+            " ON CONFLICT (unit_id) DO UPDATE SET name = excluded.name, block = excluded.block,"
+            " parent_id = excluded.parent_id",
+            [unit.unit_id, unit.name, unit.block, unit.parent_id],
+        )
+    con.execute(
+        "INSERT INTO counters (unit_id, counter_id, name) SELECT unit_id, ?, ? FROM units"
+        " WHERE unit_id NOT IN (SELECT unit_id FROM counters)",
+        list(DEFAULT_COUNTER),
+    )
+    return len(units)
+
+
 def upsert_units(store: Store, units: list[Unit]) -> int:
     """Add new units (with counter quay-1) and update names and blocks of known ones."""
-
-    def work(con: duckdb.DuckDBPyConnection) -> int:
-        for unit in units:
-            con.execute(
-                "INSERT INTO units (unit_id, name, block, parent_id, active) VALUES (?, ?, ?, ?, TRUE)"
-                " ON CONFLICT (unit_id) DO UPDATE SET name = excluded.name, block = excluded.block,"
-                " parent_id = excluded.parent_id",
-                [unit.unit_id, unit.name, unit.block, unit.parent_id],
-            )
-        con.execute(
-            "INSERT INTO counters (unit_id, counter_id, name) SELECT unit_id, ?, ? FROM units"
-            " WHERE unit_id NOT IN (SELECT unit_id FROM counters)",
-            list(DEFAULT_COUNTER),
-        )
-        return len(units)
-
-    return store.write(work)
+    return store.write(lambda con: write_units(con, units))
 
 
 def import_units_file(store: Store, path: Path) -> int:
@@ -95,7 +97,7 @@ def import_units_file(store: Store, path: Path) -> int:
 
 def list_units(store: Store, *, active_only: bool = True) -> list[Unit]:
     rows = store.query(
-        "SELECT unit_id, name, block, parent_id, active FROM units"
+        "SELECT unit_id, name, block, parent_id, active, instrument_id FROM units"
         " WHERE active OR NOT ? ORDER BY block, name",
         [active_only],
     )
@@ -103,7 +105,8 @@ def list_units(store: Store, *, active_only: bool = True) -> list[Unit]:
 
 
 def get_unit(store: Store, unit_id: str) -> Unit | None:
-    rows = store.query("SELECT unit_id, name, block, parent_id, active FROM units WHERE unit_id = ?", [unit_id])
+    rows = store.query("SELECT unit_id, name, block, parent_id, active, instrument_id FROM units WHERE unit_id = ?",
+                       [unit_id])
     return Unit(*rows[0]) if rows else None
 
 
@@ -122,3 +125,65 @@ def get_counter(store: Store, unit_id: str, counter_id: str) -> Counter | None:
         [unit_id, counter_id],
     )
     return Counter(*rows[0]) if rows else None
+
+
+def unit_subtree(store: Store, root: str) -> frozenset[str]:
+    """`root` and every unit below it through parent_id, active or not (old data stays in scope)."""
+    rows = store.query(
+        "WITH RECURSIVE tree(unit_id) AS ("
+        " SELECT unit_id FROM units WHERE unit_id = ?"
+        " UNION SELECT u.unit_id FROM units u JOIN tree t ON u.parent_id = t.unit_id)"
+        " SELECT unit_id FROM tree",
+        [root],
+    )
+    return frozenset(row[0] for row in rows)
+
+
+# -- single changes, inside the caller's transaction (the admin page pairs each with an audit row).
+# Each returns whether a row was added or changed, so the caller can tell "unknown id" apart.
+
+def add_unit(con: duckdb.DuckDBPyConnection, unit: Unit) -> bool:
+    """Add a unit and its counter quay-1; False when the id is taken."""
+    added = con.execute(
+        "INSERT INTO units (unit_id, name, block, parent_id, active, instrument_id) VALUES (?, ?, ?, ?, TRUE, ?)"
+        " ON CONFLICT DO NOTHING RETURNING unit_id",
+        [unit.unit_id, unit.name, unit.block, unit.parent_id, unit.instrument_id],
+    ).fetchall()
+    if added:
+        add_counter(con, unit.unit_id, *DEFAULT_COUNTER)
+    return bool(added)
+
+
+def set_unit_name(con: duckdb.DuckDBPyConnection, unit_id: str, name: str) -> bool:
+    return bool(con.execute("UPDATE units SET name = ? WHERE unit_id = ? RETURNING unit_id",
+                            [name, unit_id]).fetchall())
+
+
+def set_unit_active(con: duckdb.DuckDBPyConnection, unit_id: str, active: bool) -> bool:
+    return bool(con.execute("UPDATE units SET active = ? WHERE unit_id = ? RETURNING unit_id",
+                            [active, unit_id]).fetchall())
+
+
+def set_unit_instrument(con: duckdb.DuckDBPyConnection, unit_id: str, instrument_id: str | None) -> bool:
+    return bool(con.execute("UPDATE units SET instrument_id = ? WHERE unit_id = ? RETURNING unit_id",
+                            [instrument_id, unit_id]).fetchall())
+
+
+def add_counter(con: duckdb.DuckDBPyConnection, unit_id: str, counter_id: str, name: str) -> bool:
+    """Add an active counter; False when the unit already has this counter id."""
+    return bool(con.execute(
+        "INSERT INTO counters (unit_id, counter_id, name, active) VALUES (?, ?, ?, TRUE)"
+        " ON CONFLICT DO NOTHING RETURNING counter_id",
+        [unit_id, counter_id, name],
+    ).fetchall())
+
+
+def set_counter_name(con: duckdb.DuckDBPyConnection, unit_id: str, counter_id: str, name: str) -> bool:
+    return bool(con.execute("UPDATE counters SET name = ? WHERE unit_id = ? AND counter_id = ? RETURNING counter_id",
+                            [name, unit_id, counter_id]).fetchall())
+
+
+def set_counter_active(con: duckdb.DuckDBPyConnection, unit_id: str, counter_id: str, active: bool) -> bool:
+    return bool(con.execute(
+        "UPDATE counters SET active = ? WHERE unit_id = ? AND counter_id = ? RETURNING counter_id",
+        [active, unit_id, counter_id]).fetchall())

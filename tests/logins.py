@@ -1,0 +1,63 @@
+"""Accounts in tests: cheap password hashes, users to log in as, and the app's navigation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from argon2 import PasswordHasher
+from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
+
+from survey_app import accounts, config
+from survey_app.store import Store
+
+APP = str(config.PROJECT_DIR / "survey_app" / "app.py")
+PASSWORD = "mat-khau-du-dai-1"
+
+
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at its lowest cost: the defaults take half a second per hash on this machine."""
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    accounts._dummy_hash.cache_clear()
+
+
+def add_user(store: Store, name: str, role: str, unit_id: str | None = None) -> accounts.User:
+    return accounts.create_user(store, "test", name, role, PASSWORD, unit_id=unit_id)
+
+
+def add_wards(store: Store) -> None:
+    """Two wards under Cầu Giấy and one under Ba Đình: a tree to test scopes on."""
+    from survey_app.units import Unit, upsert_units
+
+    upsert_units(store, [Unit("p-dich-vong", "Phường Dịch Vọng", "huyen", "q-cau-giay"),
+                         Unit("p-yen-hoa", "Phường Yên Hòa", "huyen", "q-cau-giay"),
+                         Unit("p-kim-ma", "Phường Kim Mã", "huyen", "q-ba-dinh")])
+
+
+def log_in(username: str, password: str = PASSWORD, at: AppTest | None = None) -> AppTest:
+    at = at or AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input(key="login_name").input(username)
+    at.text_input(key="login_password").input(password)
+    return next(b for b in at.button if b.label == "Đăng nhập").click().run()
+
+
+def nav_paths(at: AppTest) -> set[str]:
+    # AppTest has no public view of st.navigation's pages (Streamlit 1.67, pinned): read its registry.
+    return {info["url_pathname"] for info in at._registered_pages.values()}
+
+
+def open_page(at: AppTest, url_path: str) -> AppTest:
+    """Ask for a page by its URL path, as a typed address would (AppTest.switch_page wants files)."""
+    at._page_hash = calc_hash(url_path)
+    return at.run()
+
+
+def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    # Same process as the app: DuckDB hands back the app's open database instance.
+    con = duckdb.connect(str(db))
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

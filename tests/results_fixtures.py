@@ -49,6 +49,8 @@ def add(store: Store, responses: Iterable[dict[str, Any]]) -> list[str]:
 
 def set_status(store: Store, response_ids: Iterable[str], status: str) -> None:
     ids = list(response_ids)
+    if not ids:
+        return
     store.write(lambda con: con.executemany("UPDATE responses SET status = ? WHERE response_id = ?",
                                             [[status, i] for i in ids]))
 

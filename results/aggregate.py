@@ -36,6 +36,8 @@ from survey_app.config import DEFAULT_INSTRUMENT, TIMEZONE
 from survey_app.units import BLOCKS
 
 NO_FIELD = "Không ghi lĩnh vực"
+MARGIN_NAMES = {"linearisation": "tuyến tính hóa (linearisation)",
+                "bootstrap": "bootstrap theo người trả lời (bootstrap over respondents)"}
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ def _notes(by: str, method: Method) -> tuple[str, ...]:
         f"Chỉ số thành phần: {'gộp (pooled)' if method.element_index == 'pooled' else 'trung bình các tiêu chí'}.",
         "Chỉ số SIPAS của đơn vị: trung bình"
         + (" có trọng số" if method.element_weights else "") + " các chỉ số thành phần có câu trả lời.",
-        f"Sai số 95 %: {method.margin} (z = {method.confidence_z}), có hiệu chỉnh 1 − n/N khi biết số hồ sơ N.",
+        f"Sai số 95 %: {MARGIN_NAMES[method.margin]} (z = {method.confidence_z}), "
+        "có hiệu chỉnh 1 − n/N khi biết số hồ sơ N.",
         f"Cỡ mẫu cần: n = N/(1 + N·e²), e = {method.sample_error}; không có N: tối thiểu {method.min_sample} phiếu. "
         "Đơn vị chưa đủ mẫu không được xếp hạng.",
         "Câu hỏi hài lòng chung được báo cáo riêng, không tính vào chỉ số.",

@@ -8,6 +8,7 @@ from datetime import datetime
 from results.method import Method
 from results.periods import Period
 from survey_app.instruments import Instrument
+from survey_app.units import BLOCKS
 
 GROUPINGS = ("unit", "block", "counter", "field")
 
@@ -110,9 +111,11 @@ class Results:
         return next(g for g in self.groups if g.key == key)
 
     def blocks(self) -> dict[str, list[GroupResult]]:
-        """Groups by block, ranked first (by rank), then the rest by name: the published list order."""
+        """Groups by block (Sở first), ranked ones by rank, then the rest by name: the published order."""
+        order = {block: i for i, block in enumerate(BLOCKS)}
         out: dict[str, list[GroupResult]] = {}
-        for g in sorted(self.groups, key=lambda g: (g.rank is None, g.rank or 0, g.name)):
+        for g in sorted(self.groups, key=lambda g: (order.get(g.block or "", len(order)), g.block or "",
+                                                    g.rank is None, g.rank or 0, g.name)):
             out.setdefault(g.block or "", []).append(g)
         return out
 

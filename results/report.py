@@ -64,6 +64,10 @@ class _Report(FPDF):
         self.ln(1)
 
 
+def _count(number: int) -> str:
+    return f"{number:,}".replace(",", ".")  # Vietnamese thousands separator: 16.340
+
+
 def _number(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "–"
@@ -73,8 +77,8 @@ def _number(value: float | None, signed: bool = False) -> str:
 def _ranking_rows(results: Results, groups: Sequence[GroupResult], points: dict[str, UnitPoints]) -> list[list[str]]:
     rows = []
     for g in groups:
-        rank = str(g.rank) if g.rank is not None else (NOT_ADEQUATE if g.sipas is not None else "chưa có phiếu")
-        row = [rank, g.name, str(g.n), _number(g.sipas), _number(g.moe),
+        name = g.name if g.rank is not None else f"{g.name} ({NOT_ADEQUATE if g.n else 'chưa có phiếu'})"
+        row = ["–" if g.rank is None else str(g.rank), name, _count(g.n), _number(g.sipas), _number(g.moe),
                *[_number(g.elements.get(e)) for e, _ in results.elements]]
         if results.previous_period is not None:
             row.append(_number(g.change, signed=True))
@@ -88,17 +92,18 @@ def _ranking_table(pdf: _Report, results: Results, groups: Sequence[GroupResult]
                    points: dict[str, UnitPoints]) -> None:
     elements = [e for e, _ in results.elements]
     header = ["Hạng", "Đơn vị", "Số phiếu", "SIPAS (%)", "± sai số", *elements]
-    widths = [18, 56, 14, 15, 14, *[11] * len(elements)]
+    widths = [15, 0, 13, 14, 13, *[10] * len(elements)]
     if results.previous_period is not None:
         header.append(f"So với {results.previous_period.label}")
-        widths.append(17)
+        widths.append(15)
     if points:
         header.append("Điểm CCHC")
-        widths.append(14)
+        widths.append(13)
+    widths[1] = pdf.epw - sum(widths)  # the unit's name takes what the numbers leave
     pdf.set_font(FONT, size=7.5)
     heading = FontFace(emphasis="BOLD", fill_color=HEADER_FILL)
     with pdf.table(col_widths=widths, text_align=["CENTER", "LEFT"] + ["RIGHT"] * (len(widths) - 2),
-                   headings_style=heading, line_height=4.2, width=sum(widths)) as table:
+                   headings_style=heading, line_height=4.2) as table:
         table.row(header)
         for row in _ranking_rows(results, groups, points):
             table.row(row)
@@ -109,12 +114,10 @@ def _summary(pdf: _Report, results: Results, blocks: Sequence[GroupResult]) -> N
     units = [g for g in results.groups if g.n > 0]
     ranked = [g for g in results.groups if g.rank is not None]
     pdf.heading("1. Tổng quan")
-    pdf.paragraph(
-        f"Tổng số phiếu được tính: {sum(g.n for g in results.groups):,}".replace(",", ".")
-        + f"; số đơn vị có phiếu: {len(units)}; số đơn vị đủ mẫu và được xếp hạng: {len(ranked)}."
-    )
+    pdf.paragraph(f"Tổng số phiếu được tính: {_count(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
+                  f"{len(units)}; số đơn vị đủ mẫu và được xếp hạng: {len(ranked)}.")
     lines = [f"• {b.name}: SIPAS {_number(b.sipas)} % (± {_number(b.moe)} điểm), {b.units} đơn vị, "
-             f"{b.n:,} phiếu".replace(",", ".") for b in blocks]
+             f"{_count(b.n)} phiếu" for b in blocks]
     pdf.paragraph("\n".join(lines))
 
 

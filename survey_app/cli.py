@@ -184,6 +184,23 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dossiers_import(args: argparse.Namespace) -> int:
+    from survey_app.dossiers import import_dossiers_file
+
+    with _store(args) as store:
+        count = import_dossiers_file(store, Path(args.file))  # DossiersFileError is a ValueError: exit 2
+    print(f"Đã nhập {count} dòng số hồ sơ (dossier counts imported).")
+    return 0
+
+
+def _add_dossiers_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("dossiers", help="dossier counts per unit and period (sample sizes, response rates)")
+    dossiers = p.add_subparsers(dest="dossiers_command", required=True)
+    imp = dossiers.add_parser("import", parents=[common], help="import a CSV with unit_id, period, dossiers")
+    imp.add_argument("file", help="CSV: unit_id,period,dossiers (period 2026, 2026-Q3 or 2026-09)")
+    imp.set_defaults(run=cmd_dossiers_import)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m survey_app", description="SIPAS survey service")
     common = argparse.ArgumentParser(add_help=False)
@@ -233,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = p.add_subparsers(dest="keys_command", required=True)
     keys.add_parser("rotate", help="move to a new key version; codes of older versions are refused").set_defaults(
         run=cmd_keys_rotate)
+    _add_dossiers_parser(sub, common)
     return parser
 
 

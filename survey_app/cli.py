@@ -184,6 +184,35 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_integrity_scan(args: argparse.Namespace) -> int:
+    from survey_app import integrity
+
+    with _store(args) as store:
+        print(integrity.scan(store))
+    return 0
+
+
+def cmd_integrity_purge(args: argparse.Namespace) -> int:
+    from survey_app import integrity
+
+    days = config.CONTACT_RETENTION_DAYS if args.days is None else args.days
+    with _store(args) as store:
+        count = integrity.purge_contacts(store, days=days)
+    print(f"Đã xóa {count} thông tin liên hệ cũ hơn {days:g} ngày; các phiếu vẫn giữ nguyên "
+          f"({count} contact details older than {days:g} days removed; responses kept).")
+    return 0
+
+
+def cmd_integrity_hours(args: argparse.Namespace) -> int:
+    from survey_app import integrity
+
+    with _store(args) as store:
+        integrity.set_opening_hours(store, args.unit, args.hours)
+    shown = args.hours or f"mặc định {config.flag_rules().opening_hours!r}"
+    print(f"Giờ làm việc của {args.unit}: {shown} (opening hours set)")
+    return 0
+
+
 def cmd_dossiers_import(args: argparse.Namespace) -> int:
     from survey_app.dossiers import import_dossiers_file
 
@@ -250,6 +279,18 @@ def build_parser() -> argparse.ArgumentParser:
     keys = p.add_subparsers(dest="keys_command", required=True)
     keys.add_parser("rotate", help="move to a new key version; codes of older versions are refused").set_defaults(
         run=cmd_keys_rotate)
+
+    p = sub.add_parser("integrity", help="anti-gaming flags, opening hours, retention of contact details")
+    integrity = p.add_subparsers(dest="integrity_command", required=True)
+    integrity.add_parser("scan", parents=[common], help="flag suspect responses already stored (bulk or demo data)"
+                         ).set_defaults(run=cmd_integrity_scan)
+    purge = integrity.add_parser("purge-contacts", parents=[common], help="delete contact details past retention")
+    purge.add_argument("--days", type=float, help="keep this many days (default: SIPAS_CONTACT_RETENTION_DAYS, 180)")
+    purge.set_defaults(run=cmd_integrity_purge)
+    hours = integrity.add_parser("hours", parents=[common], help="a unit's own opening hours")
+    hours.add_argument("--unit", required=True, help="unit id")
+    hours.add_argument("hours", nargs="?", help="e.g. 'T2-T6 07:30-17:00; T7 07:30-11:30'; leave out for the default")
+    hours.set_defaults(run=cmd_integrity_hours)
     _add_dossiers_parser(sub, common)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import date
 
 
@@ -16,3 +17,37 @@ def client_hash(ip: str | None, user_agent: str | None, day: date, key: bytes) -
         return None
     message = f"client|{day.isoformat()}|{ip or ''}|{user_agent or ''}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def receipt_hash(code: str, key: bytes) -> str:
+    """What is kept of a dossier code (mã hồ sơ): enough to refuse its second use, not to read it back.
+
+    Keyed with the installation's secret (not only salted), because dossier codes follow a short
+    public pattern that a plain salted hash in a stolen database would not protect.
+    """
+    return hmac.new(key, f"receipt|{code}".encode(), hashlib.sha256).hexdigest()
+
+
+# What a comment may not keep: found in this order (an e-mail may hold digits, a phone is longer
+# than an ID number), each replaced by a placeholder so the rest of the comment stays.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Mobile 0xx xxx xxxx, landline 02xx xxxx xxxx, or with +84 / 84; single spaces, dots or dashes.
+_PHONE = re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[ .\-]?\d){9,10}(?!\d)")
+# CMND (9 digits) and CCCD (12 digits) written in one piece, or CCCD in groups of three
+# (it starts with a 0 province code, so money like 150.000.000 is left alone).
+_ID_NUMBER = re.compile(r"(?<!\d)(?:\d{12}|\d{9}|0\d{2}(?:[ .\-]\d{3}){3})(?!\d)")
+SCRUBBED = (
+    (_EMAIL, "[email]"),
+    (_PHONE, "[số điện thoại]"),
+    (_ID_NUMBER, "[số giấy tờ]"),
+)
+
+
+def scrub_comment(text: str | None) -> str | None:
+    """The comment without e-mail addresses, phone numbers and ID numbers: citizens type them in
+    free text although the form never asks, and comments are read by many."""
+    if text is None:
+        return None
+    for pattern, placeholder in SCRUBBED:
+        text = pattern.sub(placeholder, text)
+    return text

@@ -11,20 +11,22 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from survey_app import config
+from survey_app import config, privacy
 from survey_app.instruments import Instrument
 
 KNOWN_FIELDS = frozenset({
     "response_id", "submitted_at", "unit_id", "counter_id", "instrument_id", "instrument_version",
     "channel", "lang", "stage", "service_field", "client_hash", "seconds_taken", "answers",
-    "choices", "comment", "contact",
+    "choices", "comment", "contact", "receipt",
 })
 PHONE = re.compile(r"^(?:0|\+84)(?:3|5|7|8|9)\d{8}$")
 ALLOWED_CONTROLS = frozenset("\n\t")
+# A dossier code (mã hồ sơ) as one-stop systems print them, e.g. 000.00.12.H26-250101-0001.
+RECEIPT = re.compile(r"[A-Z0-9][A-Z0-9.\-/_]{3,39}")
 
 
 class InvalidResponse(ValueError):
@@ -40,7 +42,9 @@ class ResponseRecord:
     """A validated response, ready to be written as it is."""
 
     response_id: uuid.UUID
-    submitted_at: datetime
+    # None: the writer thread stamps the time at commit, so live responses' time order is their
+    # commit order (what the integrity rules and a later scan compare in).
+    submitted_at: datetime | None
     unit_id: str
     counter_id: str | None
     instrument_id: str
@@ -57,6 +61,15 @@ class ResponseRecord:
     contact_phone: str | None
     status: str = "ok"
     flag_reasons: str | None = None
+    receipt: str | None = field(default=None, repr=False)  # in memory only: stored as a keyed hash
+
+    @property
+    def answer_pattern(self) -> str:
+        """The ratings in item-id order, "-" for N/A: identical answer sets have equal patterns.
+
+        integrity.PATTERN_SQL computes the same string from the answers table.
+        """
+        return "".join("-" if value is None else str(value) for _, value in sorted(self.answers))
 
 
 def _text_id(raw: Mapping[str, Any], field: str, *, required: bool) -> str | None:
@@ -82,10 +95,10 @@ def _response_id(raw: Mapping[str, Any]) -> uuid.UUID:
         raise InvalidResponse("response_id", "invalid", "is not a UUID") from None
 
 
-def _submitted_at(raw: Mapping[str, Any]) -> datetime:
+def _submitted_at(raw: Mapping[str, Any]) -> datetime | None:
     value = raw.get("submitted_at")
     if value is None:
-        return datetime.now(config.TIMEZONE)
+        return None
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidResponse("submitted_at", "invalid", "must be a datetime with a time zone")
     return value
@@ -187,6 +200,17 @@ def _contact(raw: Mapping[str, Any]) -> str | None:
     return phone
 
 
+def _receipt(raw: Mapping[str, Any]) -> str | None:
+    """The dossier code in one spelling (capitals, no spaces), so a retyped code matches."""
+    value = raw.get("receipt")
+    if value is None or value == "":
+        return None
+    code = re.sub(r"\s+", "", value).upper() if isinstance(value, str) else ""
+    if not RECEIPT.fullmatch(code):
+        raise InvalidResponse("receipt", "invalid", "is not a dossier code (4–40 letters, digits, . - / _)")
+    return code
+
+
 def _seconds(raw: Mapping[str, Any]) -> float | None:
     value = raw.get("seconds_taken")
     if value is None:
@@ -225,7 +249,7 @@ def validate_response(raw: Mapping[str, Any], instruments: Mapping[str, Instrume
     if service_field is not None and service_field not in {f.id for f in instrument.service_fields}:
         raise InvalidResponse("service_field", "invalid", f"{service_field!r:.40} is not a service field")
     answers = _answers(raw, instrument, stage)
-    comment = clean_comment(raw.get("comment"))
+    comment = privacy.scrub_comment(clean_comment(raw.get("comment")))
     spec = instrument.comment
     if comment and (spec is None or (spec.show_if and not spec.show_if.holds(stage, answers))):
         raise InvalidResponse("comment", "not_shown", "this questionnaire takes no comment here")
@@ -246,4 +270,5 @@ def validate_response(raw: Mapping[str, Any], instruments: Mapping[str, Instrume
         choices=_choices(raw, instrument, stage, answers),
         comment=comment,
         contact_phone=_contact(raw),
+        receipt=_receipt(raw),
     )

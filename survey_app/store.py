@@ -11,19 +11,20 @@ import json
 import logging
 import queue
 import re
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
 
-from survey_app import config
+from survey_app import config, integrity
 from survey_app.instruments import Instrument, load_instruments
 from survey_app.responses import InvalidResponse, ResponseRecord, validate_response
 
@@ -56,12 +57,32 @@ class _Job:
     work: Callable[[duckdb.DuckDBPyConnection], Any] | None = None
 
 
+def _storage_problem(exc: BaseException, path: Path) -> StoreUnavailable | None:
+    """A clear message for what the file system refused (full disk, read-only folder), else None."""
+    text = str(exc)
+    if any(sign in text for sign in ("No space left", "File too large", "Disk quota exceeded")):
+        return StoreUnavailable(
+            f"Ổ đĩa chứa dữ liệu ({path.parent}) đã đầy nên không ghi được — hãy giải phóng dung lượng; "
+            f"các phiếu đã lưu không bị mất. (The disk holding the database is full: free some space; "
+            f"nothing already stored is lost.)")
+    if any(sign in text for sign in ("Permission denied", "Operation not permitted", "Read-only file system")):
+        return StoreUnavailable(
+            f"Thư mục dữ liệu {path.parent} chỉ cho đọc hoặc thiếu quyền ghi — hãy cấp quyền ghi cho SIPAS, "
+            f"hoặc đặt SIPAS_DB sang thư mục ghi được. (The data directory is read-only: grant write access, "
+            f"or point SIPAS_DB elsewhere.)")
+    return None
+
+
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     if not read_only:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # DuckDB opens a file in a read-only folder and only fails at the first commit, when it
+            # cannot create the write-ahead log beside it: find out now, before anyone is thanked.
+            tempfile.TemporaryFile(dir=path.parent).close()
         except OSError as exc:
-            raise StoreUnavailable(f"Không tạo được thư mục dữ liệu {path.parent}: {exc.strerror}") from None
+            raise _storage_problem(exc, path) or StoreUnavailable(
+                f"Không tạo được thư mục dữ liệu {path.parent}: {exc.strerror}") from None
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -74,7 +95,7 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                 f"trang Quản trị của ứng dụng, hoặc dừng ứng dụng rồi chạy lại lệnh. "
                 f"(The database is held by the running app{who}: use its admin page, or stop it first.)"
             ) from None
-        raise StoreUnavailable(f"Không mở được cơ sở dữ liệu {path}: {text}") from None
+        raise _storage_problem(exc, path) or StoreUnavailable(f"Không mở được cơ sở dữ liệu {path}: {text}") from None
     con.execute("SET TimeZone = ?", [config.TIMEZONE_NAME])
     return con
 
@@ -137,6 +158,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[st
 RESPONSE_COLUMNS = (
     "response_id", "submitted_at", "unit_id", "counter_id", "instrument_id", "instrument_version",
     "channel", "lang", "stage", "service_field", "client_hash", "seconds_taken", "status", "flag_reasons",
+    "answer_pattern",
 )
 
 
@@ -160,6 +182,8 @@ class Store:
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection,
                  instruments: dict[str, Instrument], read_only: bool) -> None:
         self.path, self.instruments, self.read_only = path, instruments, read_only
+        self.flag_rules = config.flag_rules()
+        self._last_stamp = datetime.now(config.TIMEZONE)
         self._con = con
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._writer: threading.Thread | None = None
@@ -259,19 +283,29 @@ class Store:
     def _write_responses(self, con: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> None:
         try:
             results = self._transaction(con, lambda: self._insert_new(con, [j.record for j in jobs]))
-        except Exception:
+        except Exception as exc:
             if len(jobs) == 1:
-                log.exception("could not store response %s", jobs[0].record and jobs[0].record.response_id)
-                jobs[0].future.set_exception(StoreUnavailable("Không lưu được phiếu; xin thử lại (could not store)"))
+                jobs[0].future.set_exception(self._write_failure(exc, jobs[0].record))
                 return
             for job in jobs:  # one bad record must not sink the others: retry one by one
                 self._write_responses(con, [job])
             return
         for job, result in zip(jobs, results, strict=True):
-            job.future.set_result(result)
+            if isinstance(result, InvalidResponse):
+                job.future.set_exception(result)
+            else:
+                job.future.set_result(result)
 
-    @staticmethod
-    def _insert_new(con: duckdb.DuckDBPyConnection, records: list[Any]) -> list[SubmitResult]:
+    def _write_failure(self, exc: Exception, record: ResponseRecord | None) -> StoreUnavailable:
+        problem = _storage_problem(exc, self.path)
+        if problem is None:
+            log.error("could not store response %s", record and record.response_id, exc_info=exc)
+            return StoreUnavailable("Không lưu được phiếu; xin thử lại (could not store)")
+        log.error("could not store response %s: %s", record and record.response_id, problem)
+        return problem
+
+    def _insert_new(self, con: duckdb.DuckDBPyConnection,
+                    records: list[Any]) -> list[SubmitResult | InvalidResponse]:
         ids = [r.response_id for r in records]
         stored = {
             row[0]: SubmitResult(str(row[0]), row[1], row[2], duplicate=True)
@@ -280,18 +314,28 @@ class Store:
                 + ", ".join("?" * len(ids)) + ")", ids,
             ).fetchall()
         }
-        fresh: list[ResponseRecord] = []
-        results = []
+        fresh: dict[uuid.UUID, ResponseRecord] = {}
+        for record in records:  # a double tap in one batch: the first one stands
+            if record.response_id not in stored and record.response_id not in fresh:
+                fresh[record.response_id] = replace(record, submitted_at=record.submitted_at or self._stamp())
+        # Judged here, in the one writer, so each response is compared with every one committed before it.
+        outcomes = dict(zip(fresh, integrity.admit(con, list(fresh.values()), self.instruments, self.flag_rules),
+                            strict=True))
+        write_records(con, [o for o in outcomes.values() if isinstance(o, ResponseRecord)])
+        results: list[SubmitResult | InvalidResponse] = []
         for record in records:
-            if record.response_id in stored:  # a double tap or a resubmit: the first one stands
-                results.append(stored[record.response_id])
-                continue
-            fresh.append(record)
-            stored[record.response_id] = SubmitResult(str(record.response_id), record.status,
-                                                      record.submitted_at, duplicate=True)
-            results.append(SubmitResult(str(record.response_id), record.status, record.submitted_at))
-        write_records(con, fresh)
+            outcome = stored.get(record.response_id) or outcomes[record.response_id]
+            if isinstance(outcome, ResponseRecord):
+                results.append(SubmitResult(str(outcome.response_id), outcome.status, outcome.submitted_at))
+                stored[record.response_id] = replace(results[-1], duplicate=True)
+            else:
+                results.append(outcome)
         return results
+
+    def _stamp(self) -> datetime:
+        """Now, and always later than the previous stamp: two responses never share a time."""
+        self._last_stamp = max(datetime.now(config.TIMEZONE), self._last_stamp + timedelta(microseconds=1))
+        return self._last_stamp
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -302,7 +346,10 @@ class Store:
         if self._writer is not None:
             self._queue.put(None)
             self._writer.join()
-            self._con.execute("CHECKPOINT")
+            try:
+                self._con.execute("CHECKPOINT")
+            except duckdb.Error as exc:  # every commit is still in the write-ahead log: the next open replays it
+                log.error("checkpoint of %s failed at close: %s", self.path, _storage_problem(exc, self.path) or exc)
         self._con.close()
 
     def __enter__(self) -> Store:
@@ -324,8 +371,11 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False,
         if not read_only:
             apply_migrations(con)
             _register_instruments(con, instruments)
-    except Exception:
+    except Exception as exc:
         con.close()
+        problem = _storage_problem(exc, db)
+        if problem is not None:
+            raise problem from None
         raise
     return Store(db, con, instruments, read_only)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,14 @@ import pytest
 from survey_app import config
 from survey_app.store import Store, open_store
 from survey_app.units import import_units_file
+
+
+@pytest.fixture(autouse=True)
+def _integrity_rules_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests submit near-identical responses seconds apart at any hour: just what the integrity rules
+    flag. Off unless a test turns them on (tests/test_integrity.py); servers started by tests inherit this."""
+    for rule in fields(config.FlagRules):
+        monkeypatch.setenv(f"SIPAS_FLAG_{rule.name.upper()}", "" if isinstance(rule.default, str) else "0")
 
 
 @pytest.fixture

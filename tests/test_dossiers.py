@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from survey_app import config
+from survey_app.cli import main
 from survey_app.dossiers import DossierCount, DossiersFileError, import_dossiers_file, list_dossiers
-from survey_app.store import Store
+from survey_app.store import Store, open_store
+from survey_app.units import import_units_file
 
 
 def write(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -61,3 +64,17 @@ def test_a_file_that_is_not_utf8_is_refused(store: Store, tmp_path: Path) -> Non
     path = write(tmp_path, "unit_id,period,dossiers\nso-noi-vu,2026,1\n# Sở Nội vụ\n", encoding="utf-16")
     with pytest.raises(DossiersFileError, match="UTF-8"):
         import_dossiers_file(store, path)
+
+
+def test_command_line_import_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "sipas.duckdb"
+    with open_store(db) as store:
+        import_units_file(store, config.DEFAULT_UNITS_CSV)
+    good = write(tmp_path, "unit_id,period,dossiers\nso-noi-vu,2026-Q3,120\n")
+    assert main(["dossiers", "import", "--db", str(db), str(good)]) == 0
+    assert "Đã nhập 1 dòng" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unit_id,period,dossiers\nso-noi-vu,2026-Q3,-1\n", encoding="utf-8")
+    assert main(["dossiers", "import", "--db", str(db), str(bad)]) == 2
+    assert capsys.readouterr().err.startswith("Lỗi: ")
+    assert main(["dossiers", "import", "--db", str(db), str(tmp_path / "none.csv")]) == 2

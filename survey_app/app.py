@@ -1,7 +1,8 @@
 """The Streamlit entry point: a router. It decides which pages this visitor may see and runs one.
 
 A survey link (?k=…) gets only the survey page; staff, leader and admin pages join the navigation
-only after login, so a page not in the list cannot be reached at all.
+only after login, so a page not in the list cannot be reached at all (a URL of another page falls
+back to the visitor's first page).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from functools import partial
 
 import streamlit as st
 
-from survey_app import config
+from survey_app import accounts, config
+from survey_app.accounts import User
 from survey_app.i18n import t
 from survey_app.store import Store, StoreUnavailable, open_store
-from survey_app.views import survey
+from survey_app.views import admin, dashboard, login, staff_qr, survey
 
 log = logging.getLogger("survey_app")
 
@@ -27,10 +29,24 @@ def _store(path: str) -> Store:
     return store
 
 
-def _welcome() -> None:
-    st.title(t("app.title"))
-    st.info(t("link.none"))
-    st.caption(t("link.none", "en"))
+def _pages(store: Store, user: User) -> dict[str, list[st.Page]]:
+    """The navigation of a logged-in user, by section; the first page is where they land."""
+    results = [st.Page(partial(dashboard.page, store, accounts.scope_unit_ids(store, user)),
+                       title=t("nav.dashboard"), url_path="dashboard")]
+    # staff_qr takes None as "every unit": that is an admin's view.
+    codes = [st.Page(partial(staff_qr.page, store, user.unit_id if user.role == "staff" else None),
+                     title=t("nav.qr"), url_path="staff-qr")]
+    account = [st.Page(partial(login.account_page, store, user), title=t("nav.account"), url_path="account")]
+    if user.role == "staff":
+        return {t("nav.work"): codes, t("nav.me"): account}
+    if user.role == "leader":
+        return {t("nav.work"): results, t("nav.me"): account}
+    admin_pages = [
+        st.Page(partial(page, store, user), title=t(f"nav.admin.{slug}"), url_path=f"admin-{slug}")
+        for slug, page in (("units", admin.units_page), ("users", admin.users_page),
+                           ("review", admin.review_page), ("data", admin.data_page), ("audit", admin.audit_page))
+    ]
+    return {t("nav.admin"): admin_pages, t("nav.work"): results + codes, t("nav.me"): account}
 
 
 def main() -> None:
@@ -46,7 +62,13 @@ def main() -> None:
         pages = [st.Page(partial(survey.page, store), title=t("app.title"), url_path="survey", default=True)]
         st.navigation(pages, position="hidden").run()
         return
-    st.navigation([st.Page(_welcome, title="SIPAS", default=True)], position="hidden").run()
+    user = login.current_user(store)
+    if user is None:
+        st.navigation([st.Page(partial(login.page, store), title=t("login.title"), url_path="login", default=True)],
+                      position="hidden").run()
+        return
+    login.sidebar(user)
+    st.navigation(_pages(store, user)).run()
 
 
 main()

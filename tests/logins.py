@@ -43,9 +43,17 @@ def log_in(username: str, password: str = PASSWORD, at: AppTest | None = None) -
     return next(b for b in at.button if b.label == "Đăng nhập").click().run()
 
 
+# Every url_path the router knows; a page outside this list shows up as "?" in nav_paths.
+URL_PATHS = ("login", "survey", "dashboard", "staff-qr", "account", "admin-units", "admin-users", "admin-review",
+             "admin-data", "admin-audit")
+
+
 def nav_paths(at: AppTest) -> set[str]:
+    """The url_path of every page in the visitor's navigation."""
     # AppTest has no public view of st.navigation's pages (Streamlit 1.67, pinned): read its registry.
-    return {info["url_pathname"] for info in at._registered_pages.values()}
+    # It lists the default page under the URL "", but its hash is still that of its url_path.
+    by_hash = {calc_hash(path): path for path in URL_PATHS}
+    return {by_hash.get(page_hash, "?") for page_hash in at._registered_pages}
 
 
 def open_page(at: AppTest, url_path: str) -> AppTest:

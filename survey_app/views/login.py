@@ -1,0 +1,102 @@
+"""Login, logout, the inactivity timeout and a user's own account page.
+
+The session keeps only the username and the time of the last click; the account is read again on
+every run, so a deactivation or a change of role takes effect at the next click.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from survey_app import accounts, config
+from survey_app.accounts import LoginFailed, User
+from survey_app.i18n import Refused, t
+from survey_app.store import Store
+from survey_app.views import flash
+
+# Session-state keys of the login, in one place.
+USER, SEEN = "auth_user", "auth_seen"
+
+
+def current_user(store: Store) -> User | None:
+    """The logged-in user of this session; None after logout, inactivity or deactivation."""
+    username = st.session_state.get(USER)
+    if username is None:
+        return None
+    if time.time() - st.session_state.get(SEEN, 0.0) > config.SESSION_IDLE_MINUTES * 60:
+        end_session("login.expired")
+        return None
+    user = accounts.get_user(store, username)
+    if user is None or not user.active:
+        end_session("login.ended")
+        return None
+    st.session_state[SEEN] = time.time()
+    return user
+
+
+def end_session(notice: str = "login.logged_out") -> None:
+    """Forget everything of this session (a shared counter PC), keeping only the notice to show."""
+    st.session_state.clear()
+    flash.say("info", t(notice))
+
+
+def _log_in(store: Store) -> None:
+    """Form callback: check the password; on success the router shows the user's pages."""
+    try:
+        user = accounts.authenticate(store, st.session_state.get("login_name", ""),
+                                     st.session_state.get("login_password", ""))
+    except LoginFailed as failed:
+        if failed.reason == "locked" and failed.locked_until is not None:
+            until = failed.locked_until.astimezone(config.TIMEZONE).strftime("%H:%M")
+            flash.say("error", t("login.locked", until=until, n=accounts.LOCK_MINUTES))
+        else:
+            flash.say("error", t("login.bad"))
+        return
+    st.session_state.clear()  # nothing of a previous visitor survives a login
+    st.session_state[USER], st.session_state[SEEN] = user.username, time.time()
+
+
+def page(store: Store) -> None:
+    """What a visitor without a survey link sees: where to scan, and the staff login."""
+    st.title(t("app.title"))
+    st.info(t("link.none"))
+    st.caption(t("link.none", "en"))
+    st.subheader(t("login.title"))
+    flash.show()
+    with st.form("login"):
+        st.text_input(t("login.username"), key="login_name", autocomplete="username")
+        st.text_input(t("login.password"), type="password", key="login_password", autocomplete="current-password")
+        st.form_submit_button(t("login.submit"), type="primary", on_click=_log_in, args=(store,))
+
+
+def sidebar(user: User) -> None:
+    st.sidebar.caption(t("login.signed_in", name=user.username, role=t(f"role.{user.role}")))
+    st.sidebar.button(t("login.logout"), key="logout", on_click=end_session)
+
+
+def _change_password(store: Store, user: User) -> None:
+    ss = st.session_state
+    if ss.get("acct_new") != ss.get("acct_repeat"):
+        flash.say("error", t("acct.password_mismatch"))
+        return
+    try:
+        accounts.change_own_password(store, user, ss.get("acct_current", ""), ss.get("acct_new", ""))
+    except Refused as exc:
+        flash.say("error", exc.message())
+        return
+    flash.say("success", t("acct.password_changed"))
+
+
+def account_page(store: Store, user: User) -> None:
+    st.title(t("acct.title"))
+    unit = user.unit_id or t("acct.whole_city")
+    st.write(t("acct.who", name=user.username, role=t(f"role.{user.role}"), unit=unit))
+    flash.show()
+    with st.form("own_password", clear_on_submit=True):
+        st.text_input(t("acct.current"), type="password", key="acct_current", autocomplete="current-password")
+        st.text_input(t("acct.new", n=accounts.MIN_PASSWORD_CHARS), type="password", key="acct_new",
+                      autocomplete="new-password")
+        st.text_input(t("acct.repeat"), type="password", key="acct_repeat", autocomplete="new-password")
+        st.form_submit_button(t("acct.change"), on_click=_change_password, args=(store, user))

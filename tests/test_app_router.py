@@ -1,0 +1,142 @@
+"""The router: each visitor's navigation holds exactly the pages of their role, nothing else."""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from logins import APP, add_user, add_wards, cheap_hashes, log_in, nav_paths, open_page, query
+from streamlit.testing.v1 import AppTest
+
+import survey_app.views
+from survey_app import config, links
+from survey_app.store import Store
+from survey_app.views import login
+
+ADMIN_PAGES = {"admin-units", "admin-users", "admin-review", "admin-data", "admin-audit"}
+
+
+@pytest.fixture
+def app_db(store: Store, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The demo units, wards under Cầu Giấy and one user of each role, handed over to the app."""
+    cheap_hashes(monkeypatch)
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path)
+    monkeypatch.setenv("SIPAS_DB", str(db_path))
+    add_wards(store)
+    add_user(store, "quan-tri", "admin")
+    add_user(store, "cau-giay", "leader", "q-cau-giay")
+    add_user(store, "lan", "staff", "p-dich-vong")
+    store.close()
+    yield db_path
+
+
+def _shown(given: frozenset[str] | str | None) -> str:
+    if given is None:
+        return "all"
+    return ",".join(sorted(given)) if isinstance(given, frozenset) else given
+
+
+@pytest.fixture(autouse=True)
+def _stand_in_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The router is under test here, not the dashboard and QR pages (they have their own tests):
+    stand-ins show their title and what the router handed them."""
+    for name, title in (("dashboard", "Kết quả đánh giá"), ("staff_qr", "Mã QR và áp phích")):
+        stand_in = types.ModuleType(f"survey_app.views.{name}")
+        stand_in.page = lambda store, given, title=title: (st.title(title), st.text(_shown(given)))
+        monkeypatch.setitem(sys.modules, stand_in.__name__, stand_in)
+        monkeypatch.setattr(survey_app.views, name, stand_in, raising=False)
+
+
+def test_visitor_without_link_gets_only_the_login(app_db: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert nav_paths(at) == {"login"}
+    assert at.subheader[0].value == "Đăng nhập dành cho cán bộ"
+    assert open_page(at, "admin-users").text_input(key="login_name")  # a typed address leads to the login
+
+
+def test_survey_link_gets_only_the_survey_even_after_login(app_db: Path) -> None:
+    at = log_in("quan-tri")
+    at.query_params["k"] = links.make_token("so-tu-phap", "quay-1", "sipas-dvc")
+    at.run()
+    assert nav_paths(at) == {"survey"}
+    assert at.radio(key="stage").options
+
+
+@pytest.mark.parametrize(("name", "pages", "landing"), [
+    ("lan", {"staff-qr", "account"}, "Mã QR và áp phích"),
+    ("cau-giay", {"dashboard", "account"}, "Kết quả đánh giá"),
+    ("quan-tri", ADMIN_PAGES | {"dashboard", "staff-qr", "account"}, "Đơn vị và quầy"),
+])
+def test_each_role_sees_exactly_its_pages(app_db: Path, name: str, pages: set[str], landing: str) -> None:
+    at = log_in(name)
+    assert not at.exception
+    assert nav_paths(at) == pages
+    assert at.title[0].value == landing
+    assert any(name in c.value for c in at.sidebar.caption)
+    for page in ADMIN_PAGES - pages:  # a typed address of a page not in the list runs the landing page
+        open_page(at, page)
+        assert not at.exception and at.title[0].value == landing
+
+
+@pytest.mark.parametrize(("name", "page", "given"), [
+    ("cau-giay", "dashboard", "p-dich-vong,p-yen-hoa,q-cau-giay"),
+    ("lan", "staff-qr", "p-dich-vong"),
+    ("quan-tri", "dashboard", "all"),
+    ("quan-tri", "staff-qr", "all"),
+])
+def test_pages_get_the_scope_of_the_user(app_db: Path, name: str, page: str, given: str) -> None:
+    """A district leader's dashboard is handed the district and its wards, never another district."""
+    at = open_page(log_in(name), page)
+    assert at.text[0].value == given
+
+
+def test_wrong_password_is_refused_and_five_lock_the_account(app_db: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    for _ in range(4):
+        at = log_in("lan", "sai-mat-khau-roi", at)
+        assert at.error[0].value == "Tên đăng nhập hoặc mật khẩu không đúng."
+    at = log_in("lan", "sai-mat-khau-roi", at)
+    assert "tạm khóa" in at.error[0].value
+    at = log_in("lan", at=at)  # the right password, during the lock
+    assert "tạm khóa" in at.error[0].value and nav_paths(at) == {"login"}
+    assert query(app_db, "SELECT count(*) FROM users WHERE username = 'lan' AND locked_until > now()") == [(1,)]
+
+
+def test_logout_forgets_the_session(app_db: Path) -> None:
+    at = log_in("quan-tri")
+    at = at.sidebar.button(key="logout").click().run()
+    assert nav_paths(at) == {"login"}
+    assert at.info[-1].value == "Đã đăng xuất."
+    assert login.USER not in at.session_state
+
+
+def test_inactive_session_ends(app_db: Path) -> None:
+    at = log_in("cau-giay")
+    at.session_state[login.SEEN] = time.time() - config.SESSION_IDLE_MINUTES * 60 - 1
+    at.run()
+    assert nav_paths(at) == {"login"}
+    assert any("hết hạn" in i.value for i in at.info)
+
+
+def test_deactivated_user_is_logged_out_at_the_next_click(app_db: Path) -> None:
+    at = log_in("lan")
+    query(app_db, "UPDATE users SET active = FALSE WHERE username = 'lan'")
+    at.run()
+    assert nav_paths(at) == {"login"}
+
+
+def test_own_password_change(app_db: Path) -> None:
+    at = open_page(log_in("lan"), "account")
+    at.text_input(key="acct_current").input("mat-khau-du-dai-1")
+    at.text_input(key="acct_new").input("mat-khau-moi-2026")
+    at.text_input(key="acct_repeat").input("mat-khau-moi-2026")
+    at = next(b for b in at.button if b.label == "Đổi mật khẩu").click().run()
+    assert at.success[0].value == "Đã đổi mật khẩu."
+    at = at.sidebar.button(key="logout").click().run()
+    assert nav_paths(log_in("lan", "mat-khau-moi-2026", at)) == {"staff-qr", "account"}

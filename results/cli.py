@@ -17,6 +17,7 @@ from results.export import (
     ordered_groups,
     points_columns,
     points_json,
+    provenance_columns,
     result_columns,
     to_csv,
     to_json,
@@ -81,9 +82,10 @@ def cmd_compute(args: argparse.Namespace) -> int:
     results = _compute(args, args.by, choices=args.format == "json")
     if args.format == "json":
         _emit(args, to_json(results))
+    elif args.format == "csv":
+        _emit(args, to_csv(result_columns(results) + provenance_columns(results), ordered_groups(results)))
     else:
-        render = to_csv if args.format == "csv" else to_table
-        _emit(args, render(result_columns(results), ordered_groups(results)))
+        _emit(args, to_table(result_columns(results), ordered_groups(results)) + f"\n{results.provenance}\n")
     return 0
 
 
@@ -97,9 +99,12 @@ def cmd_cchc(args: argparse.Namespace) -> int:
     elif args.format == "json":
         _emit(args, points_json(points, table, results))
     else:
-        ordered = sorted(points, key=lambda p: (p.group.block or "", p.group.rank is None, p.group.rank or 0))
-        render = to_csv if args.format == "csv" else to_table
-        _emit(args, render(points_columns(ordered), ordered))
+        place = {g.key: i for i, g in enumerate(ordered_groups(results))}
+        ordered = sorted(points, key=lambda p: place[p.group.key])
+        if args.format == "csv":
+            _emit(args, to_csv(points_columns(ordered) + provenance_columns(results, table), ordered))
+        else:
+            _emit(args, to_table(points_columns(ordered), ordered) + f"\n{results.provenance}; {table.title}\n")
     if table.example:
         print("Lưu ý: bảng điểm là VÍ DỤ, không phải quy định chính thức (the rule table is an example).",
               file=sys.stderr)

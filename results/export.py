@@ -76,6 +76,17 @@ def result_columns(results: Results) -> list[Column]:
     return columns
 
 
+def provenance_columns(results: Results, table: RuleTable | None = None) -> list[Column]:
+    """The same on every row, so a CSV file still says which rules and versions produced it."""
+    columns = [Column("period", "Kỳ", lambda _: results.period.label),
+               Column("rule_set", "Quy tắc", lambda _: results.method.name),
+               Column("instrument_versions", "Phiên bản bộ câu hỏi",
+                      lambda _: " ".join(f"{results.instrument.id}@{v}" for v in results.instrument_versions))]
+    if table is not None:
+        columns.append(Column("cchc_rules", "Bảng điểm CCHC", lambda _: table.name))
+    return columns
+
+
 def ordered_groups(results: Results) -> list[GroupResult]:
     """Units as the published lists show them: block by block, ranked first; other groupings by key."""
     if results.by == "unit":

@@ -108,7 +108,10 @@ class Results:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def group(self, key: str) -> GroupResult:
-        return next(g for g in self.groups if g.key == key)
+        found = next((g for g in self.groups if g.key == key), None)
+        if found is None:
+            raise KeyError(key)
+        return found
 
     def blocks(self) -> dict[str, list[GroupResult]]:
         """Groups by block (Sở first), ranked ones by rank, then the rest by name: the published order."""

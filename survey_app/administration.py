@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import duckdb
 
-from survey_app import audit, config, links, units
+from survey_app import audit, config, dossiers, links, units
+from survey_app.dossiers import DossierCount, DossiersFileError
 from survey_app.i18n import Refused
 from survey_app.store import Store
 from survey_app.units import Unit, UnitsFileError
@@ -26,6 +28,7 @@ from survey_app.units import Unit, UnitsFileError
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MIN_REASON_CHARS = 5
 EXPORT_FORMATS = ("csv", "parquet")
+Row = TypeVar("Row")
 
 
 def _audited(store: Store, actor: str, action: str, target: str, detail: str | None,
@@ -141,40 +144,59 @@ def update_counter(store: Store, actor: str, unit_id: str, counter_id: str, *, n
     return len(todo)
 
 
-# -- units CSV import: preview first, then all rows or none ----------------------------------------
+# -- CSV imports (units, dossier counts): preview first, then all rows or none ---------------------
 
 @dataclass(frozen=True)
-class ImportPreview:
-    units: list[Unit]
-    new_ids: frozenset[str]
+class ImportPreview(Generic[Row]):
+    rows: list[Row]
     problems: list[str]  # one line per bad row; when any, nothing may be imported
+    new_ids: frozenset[str] = frozenset()  # units: the ids not yet in the database
 
 
-def preview_units_import(store: Store, text: str, source: str = "CSV") -> ImportPreview:
+def preview_units_import(store: Store, text: str, source: str = "CSV") -> ImportPreview[Unit]:
     """Parse a units CSV and check it against the database, changing nothing."""
     try:
         parsed = units.read_units_csv(text, source)
     except UnitsFileError as exc:
-        return ImportPreview([], frozenset(), exc.problems)
+        return ImportPreview([], exc.problems)
     known = {u.unit_id for u in units.list_units(store, active_only=False)}
     in_file = {u.unit_id for u in parsed}
     problems = [f"{u.unit_id}: đơn vị cấp trên '{u.parent_id}' không có (unknown parent)"
                 for u in parsed
                 if u.parent_id is not None and (u.parent_id == u.unit_id or u.parent_id not in known | in_file)]
-    return ImportPreview(parsed, frozenset(in_file - known), problems)
+    return ImportPreview(parsed, problems, frozenset(in_file - known))
 
 
-def import_units(store: Store, actor: str, preview: ImportPreview) -> int:
-    if preview.problems or not preview.units:
+def import_units(store: Store, actor: str, preview: ImportPreview[Unit]) -> int:
+    if preview.problems or not preview.rows:
         raise Refused("admin.import_refused")
 
     def work(con: duckdb.DuckDBPyConnection) -> int:
-        count = units.write_units(con, preview.units)
+        count = units.write_units(con, preview.rows)
         audit.record(con, actor, "units.import", None,
                      f"{count} units, {len(preview.new_ids)} new: {', '.join(sorted(preview.new_ids))[:500]}")
         return count
 
     return store.write(work)
+
+
+def preview_dossiers_import(store: Store, text: str, source: str = "CSV") -> ImportPreview[DossierCount]:
+    """Parse a dossier-count CSV (unit_id, period, dossiers) and check it, changing nothing."""
+    known = {u.unit_id for u in units.list_units(store, active_only=False)}
+    try:
+        return ImportPreview(dossiers.read_dossiers_csv(text, known, source), [])
+    except DossiersFileError as exc:
+        return ImportPreview([], exc.problems)
+
+
+def import_dossiers(store: Store, actor: str, preview: ImportPreview[DossierCount]) -> int:
+    if preview.problems or not preview.rows:
+        raise Refused("admin.import_refused")
+    # dossiers.write_dossiers commits on its own: the audit row follows in a second transaction.
+    count = dossiers.write_dossiers(store, preview.rows)
+    periods = sorted({row.period for row in preview.rows})
+    audit.record(store, actor, "dossiers.import", None, f"{count} rows, periods {', '.join(periods)[:500]}")
+    return count
 
 
 # -- survey link keys ------------------------------------------------------------------------------

@@ -110,10 +110,24 @@ def test_good_csv_is_previewed_then_imported(app_db: Path) -> None:
     at.file_uploader[0].set_value(("phuong.csv", good, "text/csv"))
     at.run()
     assert query(app_db, "SELECT count(*) FROM units") == [(52,)]  # the preview changes nothing
-    at = press(at, "Nhập 2 đơn vị")
-    assert at.success[0].value == "Đã nhập 2 đơn vị (1 đơn vị mới)."
+    assert at.dataframe[-1].value["Thay đổi"].tolist() == ["thêm mới", "cập nhật"]
+    at = press(at, "Nhập 2 dòng")
+    assert at.success[0].value == "Đã nhập 2 đơn vị."
     assert query(app_db, "SELECT parent_id FROM units WHERE unit_id = 'p-a'") == [("q-cau-giay",)]
     assert audited(app_db) == [("quan-tri", "units.import", None)]
+
+
+def test_dossier_counts_are_checked_then_imported(app_db: Path) -> None:
+    at = open_page(log_in("quan-tri"), "admin-data")
+    at.file_uploader[0].set_value(("hoso.csv", b"unit_id,period,dossiers\nso-tu-phap,2026-Q3,abc\n", "text/csv"))
+    at.run()
+    assert "dòng 2" in at.error[0].value
+    at.file_uploader[0].set_value(("hoso.csv", b"unit_id,period,dossiers\nso-tu-phap,2026-Q3,1200\n", "text/csv"))
+    at.run()
+    at = press(at, "Nhập 1 dòng")
+    assert at.success[0].value == "Đã nhập 1 dòng số hồ sơ."
+    assert query(app_db, "SELECT unit_id, period, dossiers FROM dossier_counts") == [("so-tu-phap", "2026-Q3", 1200)]
+    assert audited(app_db) == [("quan-tri", "dossiers.import", None)]
 
 
 def test_user_is_deactivated_and_its_password_reset(app_db: Path) -> None:

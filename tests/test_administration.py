@@ -45,6 +45,8 @@ ACTIONS: dict[str, Callable[[Store], object]] = {
                                                                   name="Quầy 1", active=False),
     "units.import": lambda s: administration.import_units(
         s, "quan-tri", administration.preview_units_import(s, "unit_id,name,block\np-a,Phường A,huyen\n")),
+    "dossiers.import": lambda s: administration.import_dossiers(
+        s, "quan-tri", administration.preview_dossiers_import(s, "unit_id,period,dossiers\nso-tu-phap,2026,9000\n")),
     "keys.rotate": lambda s: administration.rotate_link_keys(s, "quan-tri"),
     "response.exclude": lambda s: administration.review_response(s, "quan-tri", _flagged(s), False, "trùng lặp"),
     "response.include": lambda s: administration.review_response(s, "quan-tri", _flagged(s), True, "đã xác minh"),

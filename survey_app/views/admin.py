@@ -123,35 +123,60 @@ def _counters(store: Store, user: User, unit: units.Unit) -> None:
                               args=(partial(_save_counter, store, user, unit.unit_id, picked),))
 
 
-def _import_units(store: Store, user: User, preview: administration.ImportPreview) -> str:
-    count = administration.import_units(store, user.username, preview)
-    st.session_state["adm_import_round"] = st.session_state.get("adm_import_round", 0) + 1  # empties the uploader
-    return t("admin.import.done", n=count, new=len(preview.new_ids))
-
-
-def _import_form(store: Store, user: User) -> None:
-    st.subheader(t("admin.import.title"))
-    st.caption(t("admin.import.help"))
+def _uploaded_preview(kind: str, check: Callable[[str, str], administration.ImportPreview[Any]],
+                      ) -> administration.ImportPreview[Any] | None:
+    """The uploader of one kind of CSV; the preview of a clean file, or None (errors are shown)."""
+    st.subheader(t(f"admin.import.{kind}.title"))
+    st.caption(t(f"admin.import.{kind}.help"))
+    # A new key after each import empties the uploader.
     upload = st.file_uploader(t("admin.import.file"), type=["csv"],
-                              key=f"adm_import_file_{st.session_state.get('adm_import_round', 0)}")
+                              key=f"adm_import_{kind}_{st.session_state.get(f'adm_import_{kind}_round', 0)}")
     if upload is None:
-        return
+        return None
     try:
         text = upload.getvalue().decode("utf-8")
     except UnicodeDecodeError:
         st.error(t("admin.import.not_utf8"))
-        return
-    preview = administration.preview_units_import(store, text, upload.name)
+        return None
+    preview = check(text, upload.name)
     if preview.problems:
         st.error(t("admin.import.problems", n=len(preview.problems)) + "\n\n"
                  + "\n".join(f"- {problem}" for problem in preview.problems))
+        return None
+    return preview
+
+
+def _import(kind: str, run: Callable[[], int]) -> str:
+    count = run()
+    round_key = f"adm_import_{kind}_round"
+    st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
+    return t(f"admin.import.{kind}.done", n=count)
+
+
+def _import_button(kind: str, count: int, run: Callable[[], int]) -> None:
+    st.button(t("admin.import.go", n=count), type="primary", key=f"adm_import_{kind}_go",
+              on_click=_act, args=(partial(_import, kind, run),))
+
+
+def _units_import(store: Store, user: User) -> None:
+    preview = _uploaded_preview("units", partial(administration.preview_units_import, store))
+    if preview is None:
         return
     _table([{t("col.unit_id"): u.unit_id, t("col.name"): u.name, t("col.block"): u.block,
              t("col.parent"): u.parent_id, t("admin.import.change"):
                  t("admin.import.new") if u.unit_id in preview.new_ids else t("admin.import.update")}
-            for u in preview.units])
-    st.button(t("admin.import.go", n=len(preview.units)), type="primary", key="adm_import_go",
-              on_click=_act, args=(partial(_import_units, store, user, preview),))
+            for u in preview.rows])
+    _import_button("units", len(preview.rows), partial(administration.import_units, store, user.username, preview))
+
+
+def _dossiers_import(store: Store, user: User) -> None:
+    preview = _uploaded_preview("dossiers", partial(administration.preview_dossiers_import, store))
+    if preview is None:
+        return
+    _table([{t("col.unit_id"): r.unit_id, t("col.period"): r.period, t("col.dossiers"): r.dossiers}
+            for r in preview.rows])
+    _import_button("dossiers", len(preview.rows),
+                   partial(administration.import_dossiers, store, user.username, preview))
 
 
 def units_page(store: Store, user: User) -> None:
@@ -172,7 +197,7 @@ def units_page(store: Store, user: User) -> None:
         unit = next(u for u in all_units if u.unit_id == picked)
         _edit_unit_form(store, user, unit)
         _counters(store, user, unit)
-    _import_form(store, user)
+    _units_import(store, user)
 
 
 # -- users -----------------------------------------------------------------------------------------
@@ -312,6 +337,7 @@ def data_page(store: Store, user: User) -> None:
     st.checkbox(t("admin.keys.confirm"), key="adm_keys_confirm")
     st.button(t("admin.keys.rotate"), key="adm_keys_rotate", disabled=not st.session_state.get("adm_keys_confirm"),
               on_click=_act, args=(partial(_rotate, store, user),))
+    _dossiers_import(store, user)
     st.subheader(t("admin.backup.title"))
     st.caption(t("admin.backup.help"))
     st.button(t("admin.backup.go"), key="adm_backup", on_click=_act, args=(partial(_backup, store, user),))

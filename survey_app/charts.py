@@ -7,6 +7,7 @@ grey = too few responses to rank).
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 
 import altair as alt
@@ -26,19 +27,21 @@ SHADES = {-1: ("#f4a582", "#d6604d", "#b2182b"), 0: ("#d9d9d9",), 1: ("#92c5de",
 INDEX_SCALE = alt.Scale(scheme="redyellowgreen", domain=[50, 100], clamp=True)
 
 
-def ranking(frame: pd.DataFrame) -> alt.Chart:
-    """Units of one block, best first: bar = SIPAS, whisker = its margin, grey = not ranked.
+def ranking(frame: pd.DataFrame, bar_height: int = BAR_HEIGHT) -> alt.Chart:
+    """Units of one block, ranked ones first: bar = SIPAS, whisker = its margin, grey = too few
+    responses to rank (named without a rank).
 
     Columns: name, sipas, moe, rank (None when not ranked), n."""
     data = frame.dropna(subset=["sipas"]).assign(
-        label=lambda d: [f"{int(r)}. {n}" if pd.notna(r) else f"– {n} ({t('dash.not_ranked')})"
-                         for r, n in zip(d["rank"], d["name"], strict=True)],
+        label=lambda d: [f"{int(r)}. {n}" if pd.notna(r) else n for r, n in zip(d["rank"], d["name"], strict=True)],
         ranked=lambda d: d["rank"].notna(),
+        status=lambda d: [f"{int(r)}" if pd.notna(r) else t("dash.not_ranked") for r in d["rank"]],
         low=lambda d: d["sipas"] - d["moe"].fillna(0), high=lambda d: d["sipas"] + d["moe"].fillna(0),
     )
     order = data.sort_values(["ranked", "sipas"], ascending=False)["label"].tolist()
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelOverlap=False))
     tooltip = [alt.Tooltip("name:N", title=t("dash.col.unit")), alt.Tooltip("sipas:Q", title="SIPAS", format=".2f"),
+               alt.Tooltip("status:N", title=t("dash.col.rank")),
                alt.Tooltip("moe:Q", title="±", format=".2f"), alt.Tooltip("n:Q", title="n", format=",")]
     base = alt.Chart(data).encode(y=y)
     bars = base.mark_bar().encode(
@@ -46,7 +49,7 @@ def ranking(frame: pd.DataFrame) -> alt.Chart:
         color=alt.condition("datum.ranked", alt.value(RANKED), alt.value(GREY)), tooltip=tooltip)
     whiskers = base.mark_rule(color="#333").encode(x="low:Q", x2="high:Q")
     values = base.mark_text(align="left", dx=4, color="#333").encode(x="high:Q", text=alt.Text("sipas:Q", format=".2f"))
-    return (bars + whiskers + values).properties(height=max(BAR_HEIGHT * len(data), 60))
+    return (bars + whiskers + values).properties(height=max(bar_height * len(data), 60))
 
 
 def element_heatmap(frame: pd.DataFrame, order: list[str]) -> alt.Chart:
@@ -55,12 +58,14 @@ def element_heatmap(frame: pd.DataFrame, order: list[str]) -> alt.Chart:
     Columns: name, element (code), element_name, value."""
     base = alt.Chart(frame).encode(
         x=alt.X("element:N", title=None, sort=None, axis=alt.Axis(orient="top", labelAngle=0)),
-        y=alt.Y("name:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+        y=alt.Y("name:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelOverlap=False)),
         tooltip=[alt.Tooltip("name:N", title=t("dash.col.unit")),
                  alt.Tooltip("element_name:N", title=t("dash.col.element")),
                  alt.Tooltip("value:Q", title=t("dash.col.index"), format=".2f")])
     cells = base.mark_rect().encode(color=alt.Color("value:Q", scale=INDEX_SCALE, title=t("dash.col.index")))
-    labels = base.mark_text(fontSize=11).encode(text=alt.Text("value:Q", format=".1f"))
+    # White figures on the darkest cells, black elsewhere, so every figure stays readable.
+    ink = alt.condition("datum.value < 60 || datum.value > 92", alt.value("white"), alt.value("black"))
+    labels = base.mark_text(fontSize=11).encode(text=alt.Text("value:Q", format=".1f"), color=ink)
     return (cells + labels).properties(height=max(BAR_HEIGHT * len(order), 60))
 
 
@@ -105,7 +110,7 @@ def answer_bars(frame: pd.DataFrame) -> alt.HConcatChart:
     tooltip = [alt.Tooltip("item:N", title=t("dash.col.item")), alt.Tooltip("label:N", title=t("dash.col.answer")),
                alt.Tooltip("share:Q", title="%", format=".1f"), alt.Tooltip("count:Q", title="n", format=",")]
     bars = alt.Chart(rated).mark_bar().encode(
-        y=y, x=alt.X("x0:Q", title=t("dash.share_axis")), x2="x1:Q",
+        y=y, x=alt.X("x0:Q", title=t("dash.share_axis"), axis=alt.Axis(labelExpr="abs(datum.value)")), x2="x1:Q",
         color=alt.Color("label:N", scale=_answer_colours(rated), title=None, legend=alt.Legend(orient="bottom")),
         tooltip=tooltip)
     centre = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#333").encode(x="x:Q")
@@ -116,8 +121,9 @@ def answer_bars(frame: pd.DataFrame) -> alt.HConcatChart:
     return alt.hconcat((bars + centre).properties(height=height), na.properties(width=110, height=height))
 
 
-def trend(frame: pd.DataFrame) -> alt.Chart:
-    """SIPAS per week or month with its 95 % margin as a band. Columns: start, sipas, moe, n."""
+def trend(frame: pd.DataFrame, since: date) -> alt.LayerChart:
+    """SIPAS per week or month with its 95 % margin as a band, a dashed line where the chosen
+    period begins (`since`). Columns: start, sipas, moe, n."""
     data = frame.dropna(subset=["sipas"]).assign(low=lambda d: d["sipas"] - d["moe"].fillna(0),
                                                  high=lambda d: d["sipas"] + d["moe"].fillna(0))
     x = alt.X("start:T", title=None, axis=alt.Axis(format="%d/%m/%Y"))
@@ -127,7 +133,8 @@ def trend(frame: pd.DataFrame) -> alt.Chart:
     band = alt.Chart(data).mark_area(opacity=0.25, color=RANKED).encode(
         x=x, y=alt.Y("low:Q", title="SIPAS", scale=alt.Scale(zero=False)), y2="high:Q")
     line = alt.Chart(data).mark_line(point=True, color=RANKED).encode(x=x, y="sipas:Q", tooltip=tooltip)
-    return (band + line).properties(height=280)
+    begins = alt.Chart(pd.DataFrame({"start": [pd.Timestamp(since)]})).mark_rule(strokeDash=[4, 4]).encode(x="start:T")
+    return (band + line + begins).properties(height=280)
 
 
 def hour_weekday(frame: pd.DataFrame, value: str, title: str, scheme: str) -> alt.Chart:
@@ -135,7 +142,7 @@ def hour_weekday(frame: pd.DataFrame, value: str, title: str, scheme: str) -> al
     data = frame.assign(day=lambda d: [WEEKDAYS[w - 1] for w in d["weekday"]])
     return alt.Chart(data).mark_rect().encode(
         x=alt.X("hour:O", title=t("dash.hour_axis"), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("day:N", sort=list(WEEKDAYS), title=None),
+        y=alt.Y("day:N", sort=list(WEEKDAYS), title=None, axis=alt.Axis(labelOverlap=False)),
         color=alt.Color(f"{value}:Q", title=title, scale=alt.Scale(scheme=scheme)),
         tooltip=[alt.Tooltip("day:N", title=t("dash.col.day")), alt.Tooltip("hour:O", title=t("dash.hour_axis")),
                  alt.Tooltip(f"{value}:Q", title=title, format=".1f")],
@@ -154,14 +161,14 @@ def share_bars(frame: pd.DataFrame) -> alt.FacetChart:
     labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("share:Q", format=".1f"))
     chart = base.mark_bar(color=RANKED) + labels
     return chart.properties(width=420).facet(
-        row=alt.Row("question:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=700,
-                                                                labelFontWeight="bold"))
+        row=alt.Row("question:N", title=None, header=alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start",
+                                                                labelLimit=700, labelFontWeight="bold"))
     ).resolve_scale(y="independent")
 
 
 def large(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """The same chart readable across a room (TV mode)."""
-    return chart.configure_axis(labelFontSize=22, titleFontSize=22, labelLimit=600).configure_text(fontSize=22)
+    return chart.configure_axis(labelFontSize=24, titleFontSize=22, labelLimit=700).configure_text(fontSize=24)
 
 
 @cache

@@ -17,6 +17,7 @@ from functools import partial
 import altair as alt
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from results import Period, Results, compute, live
 from results.cchc import UnitPoints, cchc_points
@@ -30,7 +31,8 @@ from survey_app.store import Store
 from survey_app.units import BLOCKS, Unit, list_counters, list_units
 
 REFRESH_SECONDS = 30  # the live part re-runs this often; cached aggregates live as long
-TV_SECONDS = 20  # each block stays this long on the TV screen
+TV_SECONDS = 20  # each screen of the TV mode stays this long
+TV_ROWS = 12  # units per TV screen: large type across a room
 ALL = ""  # the "no restriction" choice of the block, unit and counter filters
 CUSTOM = "range"  # the period choice that opens a date range
 # Session-state keys of this page, in one place.
@@ -123,16 +125,14 @@ def page(store: Store, scope_unit_ids: frozenset[str] | None) -> None:
         st.warning(t("dash.empty.scope"))
         return
     _apply_drill()
-    tv = st.toggle(t("dash.tv.toggle"), key=TV, help=t("dash.tv.help"))
-    if not tv:
-        st.title(t("dash.title"))
+    if st.toggle(t("dash.tv.toggle"), key=TV, help=t("dash.tv.help")):
+        _tv(store, scope_unit_ids, _current_quarter(), config.DEFAULT_INSTRUMENT)
+        return
+    st.title(t("dash.title"))
     instrument_id, rules = _options(store)
     span = _span(store, str(store.path), live.Slice().within(scope_unit_ids), instrument_id)
     if span is None:
         st.info(t("dash.empty.install"))
-        return
-    if tv:
-        _tv(store, scope_unit_ids, _current_quarter(), instrument_id)
         return
     _live(store, _filters(store, units, span, scope_unit_ids, instrument_id, rules))
 
@@ -234,10 +234,15 @@ def _num(value: float | None, digits: int = 2, signed: bool = False) -> str:
     return text.replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
+def _with_margin(overview: live.Overview) -> str:
+    """76,46 ± 0,81; the index alone when a unit's sample is too small for a margin."""
+    return _num(overview.sipas) + (f" ± {_num(overview.moe)}" if overview.moe is not None else "")
+
+
 def _tiles(store: Store, view: View, results: Results, overview: live.Overview) -> None:
     previous = results.previous_period.title_vi if results.previous_period else ""
     tiles = [
-        (t("dash.tile.sipas"), f"{_num(overview.sipas)} ± {_num(overview.moe)}",
+        (t("dash.tile.sipas"), _with_margin(overview),
          None if overview.change is None else _num(overview.change, signed=True) + " " + t("dash.tile.vs", p=previous),
          t("dash.tile.sipas_help", units=overview.units)),
         (t("dash.tile.n"), _num(overview.n, 0), None, t("dash.tile.n_help")),
@@ -296,20 +301,29 @@ def _ranking_frame(groups: list[GroupResult]) -> pd.DataFrame:
                          for g in groups])
 
 
+# How each numeric column of a table is printed (Vietnamese decimals come from _styled).
+FORMATS = {"rank": "{:.0f}", "previous_rank": "{:.0f}", "n": "{:,.0f}", "sipas": "{:.2f}", "moe": "{:.2f}",
+           "change": "{:+.2f}", "points": "{:.2f}"}
+
+
+def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
+    """Numbers as Vietnamese documents print them, "–" for none, and `grey` rows greyed out."""
+    styled = frame.style.format({c: f for c, f in FORMATS.items() if c in frame}, na_rep="–", decimal=",",
+                                thousands=".")
+    if grey is not None:
+        muted = ["color: #9e9e9e"] * len(frame.columns)
+        styled = styled.apply(lambda row: muted if grey[row.name] else [""] * len(row), axis=1)
+    return styled
+
+
 def _ranking_table(frame: pd.DataFrame, points: dict[str, float | None]) -> None:
     table = frame.assign(points=frame["name"].map(points)) if points else frame
-    grey = ["color: #9e9e9e"] * len(table.columns)
-    styled = table.style.apply(lambda row: [""] * len(row) if row["ranked"] else grey, axis=1)
-    columns = {"rank": st.column_config.NumberColumn(t("dash.col.rank"), format="%d"),
-               "name": st.column_config.TextColumn(t("dash.col.unit"), width="large"),
-               "sipas": st.column_config.NumberColumn("SIPAS", format="%.2f"),
-               "moe": st.column_config.NumberColumn("±", format="%.2f", help=t("dash.col.moe_help")),
-               "n": st.column_config.NumberColumn(t("dash.col.n"), format="%d"),
-               "change": st.column_config.NumberColumn(t("dash.col.change"), format="%+.2f"),
-               "previous_rank": st.column_config.NumberColumn(t("dash.col.previous_rank"), format="%d"),
-               "points": st.column_config.NumberColumn(t("dash.col.points"), format="%.2f")}
-    st.dataframe(styled, hide_index=True, column_config=columns, column_order=[c for c in columns if c in table],
-                 height=min(36 * (len(table) + 1) + 2, 1200))
+    columns = {"rank": t("dash.col.rank"), "name": st.column_config.TextColumn(t("dash.col.unit"), width="large"),
+               "sipas": "SIPAS", "moe": st.column_config.TextColumn("±", help=t("dash.col.moe_help")),
+               "n": t("dash.col.n"), "change": t("dash.col.change"), "previous_rank": t("dash.col.previous_rank"),
+               "points": t("dash.col.points")}
+    st.dataframe(_styled(table, grey=~table["ranked"]), hide_index=True, column_config=columns,
+                 column_order=[c for c in columns if c in table], height=min(36 * (len(table) + 1) + 2, 1200))
 
 
 def _ranking_tab(store: Store, view: View, results: Results) -> None:
@@ -332,7 +346,7 @@ def _elements_tab(store: Store, view: View, results: Results) -> None:
         frame = pd.DataFrame([{"name": g.name, "element": e, "element_name": names.get(e, e), "value": v}
                               for g in groups for e, v in g.elements.items() if v is not None])
         order = [g.name for g in sorted(groups, key=lambda g: g.sipas)]
-        st.caption(t("dash.heatmap_help"))
+        st.caption(t("dash.heatmap_help") + " " + "; ".join(f"{code}: {name}" for code, name in names.items()))
         _chart(charts.element_heatmap(frame, order), "thanh-phan", view)
     _drill(store, view, results)
 
@@ -349,10 +363,10 @@ def _drill(store: Store, view: View, results: Results) -> None:
         st.caption(t("dash.drill_bottom"))
         return
     frame, targets = rows
-    picked = st.dataframe(frame, hide_index=True, on_select="rerun", selection_mode="single-row",
+    picked = st.dataframe(_styled(frame), hide_index=True, on_select="rerun", selection_mode="single-row",
                           key=f"drill_{view.level}_{view.block}_{view.unit.unit_id if view.unit else ''}",
-                          column_config={"sipas": st.column_config.NumberColumn("SIPAS", format="%.2f"),
-                                         "moe": st.column_config.NumberColumn("±", format="%.2f")})
+                          column_config={"name": t("dash.col.name"), "sipas": "SIPAS", "moe": "±",
+                                         "n": t("dash.col.n")})
     if picked.selection.rows:
         st.session_state[DRILL] = targets[picked.selection.rows[0]]
         st.rerun(scope="app")
@@ -374,8 +388,7 @@ def _drill_rows(store: Store, view: View, results: Results) -> tuple[pd.DataFram
         targets = [{COUNTER: g.counter_id or ALL} for g in counters]
     else:
         return None
-    frame = pd.DataFrame([{t("dash.col.name"): name, "sipas": o.sipas, "moe": o.moe, t("dash.col.n"): o.n}
-                          for name, o in rows])
+    frame = pd.DataFrame([{"name": name, "sipas": o.sipas, "moe": o.moe, "n": o.n} for name, o in rows])
     return frame, targets
 
 
@@ -397,7 +410,7 @@ def _trend_tab(store: Store, view: View, results: Results) -> None:
     points = _trend(*_key(store, view), view.period, grain, view.instrument_id)
     if points:
         st.caption(t("dash.trend_help", previous=view.period.previous().title_vi))
-        _chart(charts.trend(pd.DataFrame(points)), f"xu-huong-{grain}", view)
+        _chart(charts.trend(pd.DataFrame(points), view.period.first), f"xu-huong-{grain}", view)
     hours = _hours(*_key(store, view), view.period, view.instrument_id)
     if hours.empty:
         st.info(t("dash.empty.chart"))
@@ -463,25 +476,35 @@ def _pdf(store: Store, view: View, results: Results) -> bytes:
 
 # -- TV mode -----------------------------------------------------------------------------------------
 
+def _tv_screens(results: Results) -> list[tuple[str, list[GroupResult], list[GroupResult], str]]:
+    """(block, its units, the units on this screen, "1/2"): each block's published list, cut into
+    screens of TV_ROWS units so that the type stays large."""
+    screens = []
+    for block, groups in results.blocks().items():
+        shown = [g for g in groups if g.sipas is not None]
+        parts = [shown[i:i + TV_ROWS] for i in range(0, len(shown), TV_ROWS)]
+        screens += [(block, groups, part, f"{k}/{len(parts)}") for k, part in enumerate(parts, start=1)]
+    return screens
+
+
 @st.fragment(run_every=TV_SECONDS)
 def _tv(store: Store, scope: frozenset[str] | None, period: Period, instrument_id: str) -> None:
-    """One block at a time, large: its index, responses, and the ranking. Nothing citizens wrote."""
+    """One block at a time, large: its index, responses, and its ranking. Nothing citizens wrote."""
     st.html(TV_CSS)
-    slice_ = live.Slice().within(scope)
-    results = _units(store, str(store.path), slice_, period, instrument_id)
-    blocks = [(b, g) for b, g in results.blocks().items() if any(x.n for x in g)]
-    if not blocks:
+    results = _units(store, str(store.path), live.Slice().within(scope), period, instrument_id)
+    screens = _tv_screens(results)
+    if not screens:
         st.info(t("dash.empty.selection", what=t("dash.province"), period=period.title_vi))
         return
     turn = st.session_state.get(TV_TURN, 0)
     st.session_state[TV_TURN] = turn + 1
-    block, groups = blocks[turn % len(blocks)]
+    block, groups, part, page_of = screens[turn % len(screens)]
     overview = live.overview(groups, results.method)
     st.title(f"{BLOCKS.get(block, block)} · {period.title_vi}")
     left, middle, right = st.columns(3)
-    left.metric(t("dash.tile.sipas"), f"{_num(overview.sipas)} ± {_num(overview.moe)}")
+    left.metric(t("dash.tile.sipas"), _with_margin(overview))
     middle.metric(t("dash.tile.n"), _num(overview.n, 0))
     block_units = live.Slice(frozenset(g.key for g in groups)).within(scope)
     right.metric(t("dash.tile.today"), _num(_today(store, str(store.path), block_units, instrument_id), 0))
-    st.altair_chart(charts.large(charts.ranking(_ranking_frame(groups))), width="stretch")
-    st.caption(t("dash.tv.caption", seconds=TV_SECONDS))
+    st.altair_chart(charts.large(charts.ranking(_ranking_frame(part), bar_height=42)), width="stretch")
+    st.caption(t("dash.tv.caption", seconds=TV_SECONDS, page=page_of))

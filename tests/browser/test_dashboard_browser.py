@@ -1,0 +1,110 @@
+"""A city-level leader logs in on a 1366×768 laptop: the dashboard draws its charts, the ranking of
+each block lists every unit of the block, every tab opens, and the TV mode shows one block in large
+type without citizens' comments. Screenshots land in test-artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from survey_app import accounts, config
+from survey_app.demo import generate_demo
+from survey_app.store import open_store
+from survey_app.units import BLOCKS, import_units_file, read_units_csv
+
+from .conftest import LiveApp, shot, start_app, wait_idle
+
+pytestmark = pytest.mark.browser
+
+LAPTOP = {"width": 1366, "height": 768}
+LEADER, PASSWORD = "lanh-dao-tp", "mat-khau-du-dai-1"
+TABS = ("Thành phần, chi tiết", "Từng tiêu chí", "Xu hướng, giờ trong tuần", "Nhận định, mong đợi",
+        "Ý kiến người dân", "Tải về")
+
+
+@pytest.fixture
+def live_app(tmp_path: Path) -> Iterator[LiveApp]:
+    """Demo responses and a city-level leader, written before the app takes the database."""
+    with open_store(tmp_path / "data" / "sipas.duckdb") as store:
+        import_units_file(store, config.DEFAULT_UNITS_CSV)
+        generate_demo(store, responses=5000, seed=2)
+        accounts.create_user(store, "test", LEADER, "leader", PASSWORD)
+    app = start_app(tmp_path)
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def laptop(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=LAPTOP, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def log_in(page: Page, app: LiveApp) -> None:
+    page.goto(app.url)
+    wait_idle(page)
+    page.get_by_label("Tên đăng nhập").fill(LEADER)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    wait_idle(page)
+
+
+def whole_page_shot(page: Page, name: str) -> None:
+    """Streamlit scrolls inside its main area, so grow the window to the content for the picture."""
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": LAPTOP["width"], "height": min(height, 12_000)})
+    page.wait_for_timeout(500)
+    shot(page, name)
+    page.set_viewport_size(LAPTOP)
+
+
+def unit_names_by_block() -> dict[str, set[str]]:
+    units = read_units_csv(config.DEFAULT_UNITS_CSV.read_text(encoding="utf-8"))
+    return {block: {u.name for u in units if u.block == block} for block in BLOCKS}
+
+
+def open_tab(page: Page, label: str) -> None:
+    page.get_by_role("tab", name=label).click()
+    wait_idle(page)
+
+
+def test_ranking_lists_every_unit_of_each_block(live_app: LiveApp, laptop: Page) -> None:
+    log_in(laptop, live_app)
+    laptop.get_by_role("heading", name="Kết quả đánh giá sự hài lòng").wait_for()
+    charts = laptop.locator("[data-testid=stVegaLiteChart]")
+    charts.first.locator("svg").wait_for()
+    assert charts.count() == len(BLOCKS)  # one ranking chart per block
+    tables = laptop.locator("[data-testid=stDataFrame]")
+    for number, (block, names) in enumerate(unit_names_by_block().items()):
+        laptop.get_by_role("heading", name=BLOCKS[block]).wait_for()
+        tables.nth(number).scroll_into_view_if_needed()
+        # Data grids draw on a canvas; their accessible table carries the text. Column 2 is the unit.
+        cells = tables.nth(number).locator("td[aria-colindex='2']")
+        cells.first.wait_for(state="attached")
+        shown = set(cells.all_inner_texts())
+        assert shown == names, f"{BLOCKS[block]}: missing {names - shown}, foreign {shown - names}"
+        labels = " ".join(charts.nth(number).locator("svg text").all_text_contents())
+        assert any(name in labels for name in names)
+    whole_page_shot(laptop, "dashboard-1-ranking")
+
+
+def test_every_tab_opens_and_tv_mode_hides_comments(live_app: LiveApp, laptop: Page) -> None:
+    log_in(laptop, live_app)
+    laptop.locator("[data-testid=stVegaLiteChart] svg").first.wait_for()
+    for number, label in enumerate(TABS, start=2):
+        open_tab(laptop, label)
+        assert laptop.locator("[data-testid=stException]").count() == 0, label
+        whole_page_shot(laptop, f"dashboard-{number}-{label.split(',')[0].lower().replace(' ', '-')}")
+    assert laptop.get_by_role("button", name="Tải bảng số liệu (XLSX)").count() == 1
+    laptop.get_by_text("Chế độ màn hình TV").click()
+    wait_idle(laptop)
+    laptop.locator("[data-testid=stVegaLiteChart] svg").first.wait_for()
+    assert laptop.get_by_role("heading", name=BLOCKS["so"], exact=False).count() == 1
+    assert laptop.get_by_text("Góp ý").count() == 0
+    shot(laptop, "dashboard-tv")

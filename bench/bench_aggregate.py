@@ -57,12 +57,17 @@ def database(responses: int) -> Path:
 
 
 def timed(work: Callable[[], object], runs: int) -> tuple[list[float], object]:
+    """Wall seconds of each run. The machine is shared, so callers report the best and the median."""
     seconds, result = [], None
     for _ in range(runs):
         begun = time.perf_counter()
         result = work()
         seconds.append(time.perf_counter() - begun)
     return seconds, result
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f}"
 
 
 def whole_range(con: duckdb.DuckDBPyConnection) -> Period:
@@ -75,9 +80,9 @@ def load_frames(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFr
     """What pandas starts from: the tables in memory (string keys: pandas has no UUID type)."""
     responses = con.execute(
         "SELECT response_id::VARCHAR AS response_id, submitted_at, unit_id, instrument_id, instrument_version,"
-        " status FROM responses").fetch_arrow_table().to_pandas()
+        " status FROM responses").to_arrow_table().to_pandas()
     answers = con.execute("SELECT response_id::VARCHAR AS response_id, item_id, value FROM answers"
-                          ).fetch_arrow_table().to_pandas()
+                          ).to_arrow_table().to_pandas()
     items = pd.DataFrame([(item.id, item.element_id) for item in load_instruments()[INSTRUMENT].items],
                          columns=["item_id", "element_id"])
     return responses, answers, items
@@ -127,7 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     path = database(args.responses)
     print(f"database: {path} ({path.stat().st_size / 2**20:.0f} MiB); machine: {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}, duckdb {duckdb.__version__}, pandas {pd.__version__}")
+          f"{load()}, duckdb {duckdb.__version__}, pandas {pd.__version__}")
     with duckdb.connect(str(path), read_only=True) as con:
         period = whole_range(con)
         n = con.execute("SELECT count(*) FROM responses WHERE instrument_id = ?", [INSTRUMENT]).fetchone()[0]
@@ -137,7 +142,7 @@ def main() -> None:
         seconds, results = timed(lambda: duckdb_indices(con, period), RUNS)
         best = min(seconds)
         print(f"DuckDB  point indices, unit × element × item: best {best:.3f} s, median "
-              f"{statistics.median(seconds):.3f} s  (goal ≤ 1 s)")
+              f"{statistics.median(seconds):.3f} s  (goal ≤ 1 s; {load()})")
         full, _ = timed(lambda: compute(con, period), 2)
         print(f"DuckDB  full compute (margins, perceptions, change vs previous period): best {min(full):.3f} s")
 
@@ -149,7 +154,7 @@ def main() -> None:
     ours = pd.Series({g.key: g.sipas for g in results.groups if g.sipas is not None})
     assert np.allclose(ours.sort_index(), by_pandas.sort_index()), "pandas and DuckDB disagree"
     print(f"pandas  point indices, same computation: best {min(pandas_seconds):.3f} s  (same SIPAS for all "
-          f"{len(ours)} units)")
+          f"{len(ours)} units; {load()})")
     print(f"\nratio pandas / DuckDB: {min(pandas_seconds) / best:.1f}×  (goal ≥ 10×)")
     if args.integer_key:
         print()

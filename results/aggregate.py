@@ -134,7 +134,7 @@ def _groups(scope: Scope, method: Method, *, margins: bool, choices: bool) -> tu
     items = _item_results(scope.query(_ITEM_COUNTS), catalog)
     meta = _group_meta(scope, catalog)
     keys = sorted(set(n) | {k for k, m in meta.items() if m.listed})
-    dossiers = _dossiers(scope, meta, keys)
+    dossiers = _dossiers(scope, keys)
     counts = {g: GroupCounts(n[g], items.get(g, {}), dossiers.get(g)) for g in keys}
     se = _standard_errors(scope, catalog, method, counts) if margins else {}
     questions = _choice_results(scope.query(_CHOICE_COUNTS), catalog, n) if choices else {}
@@ -252,7 +252,7 @@ def _group_meta(scope: Scope, catalog: Catalog) -> dict[str, _Meta]:
     return {}
 
 
-def _dossiers(scope: Scope, meta: dict[str, _Meta], keys: list[str]) -> dict[str, int]:
+def _dossiers(scope: Scope, keys: list[str]) -> dict[str, int]:
     """Dossier counts N of the period: the row for the period itself, else the sum of its quarters
     or months when every one of them was imported. Only units (and blocks, summed) have them."""
     if scope.by not in ("unit", "block"):

@@ -7,7 +7,9 @@ feed, which is bounded. Never imports Streamlit.
 
 from __future__ import annotations
 
+import io
 import math
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,12 +20,14 @@ import pandas as pd
 
 from results.aggregate import compute
 from results.catalog import _codes, load_catalog
-from results.cchc import RuleTable, load_rules
+from results.cchc import RuleTable, cchc_points, load_rules
+from results.export import write_xlsx
 from results.formulas import choice_share, group_index, margin_of_error, response_rate
 from results.margins import _values
 from results.method import Method
 from results.model import GroupResult, Results
 from results.periods import Period, parse_period, period_between
+from results.report import write_report
 from results.scope import Scope, Source, open_cursor
 from survey_app.config import TIMEZONE
 
@@ -349,3 +353,22 @@ def rule_tables(folder: Path = RULES_DIR) -> dict[str, RuleTable]:
     """The CCHC rule tables a leader may pick, by name (results/rules/*.yaml; an example says so)."""
     tables = (load_rules(path) for path in sorted(folder.glob("*.yaml")))
     return {table.name: table for table in tables}
+
+
+# -- downloads of a slice ----------------------------------------------------------------------------
+
+def workbook(results: Results, table: RuleTable | None = None) -> bytes:
+    """results.export's XLSX of these (sliced) results, with CCHC points when a rule table is given."""
+    out = io.BytesIO()
+    write_xlsx(results, out, cchc_points(results, table) if table else None, table)
+    return out.getvalue()
+
+
+def report_pdf(source: Source, results: Results, table: RuleTable | None = None) -> bytes:
+    """results.report's PDF of the period for the slice `source` sees (its blocks computed through it)."""
+    blocks = compute(source, results.period, by="block", instrument_id=results.instrument.id, method=results.method,
+                     include_flagged="flagged" in results.statuses, choices=False, compare=False)
+    with tempfile.TemporaryDirectory() as folder:  # write_report writes to a path, not a stream
+        path = Path(folder) / "report.pdf"
+        write_report(results, blocks, path, cchc_points(results, table) if table else None, table)
+        return path.read_bytes()

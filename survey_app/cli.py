@@ -96,6 +96,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             import_units_file(store, config.DEFAULT_UNITS_CSV)
         if args.demo and not has_responses(store):
             print(generate_demo(store, responses=args.demo, seed=1, days=120, progress=True))
+        _first_admin(store)  # scripts/run.sh on a fresh checkout: someone must be able to log in
     os.environ["SIPAS_DB"] = str(config.db_path(args.db))
     app = Path(__file__).with_name("app.py")
     os.execvp(sys.executable, [sys.executable, "-m", "streamlit", "run", str(app),

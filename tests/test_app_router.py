@@ -140,3 +140,43 @@ def test_own_password_change(app_db: Path) -> None:
     assert at.success[0].value == "Đã đổi mật khẩu."
     at = at.sidebar.button(key="logout").click().run()
     assert nav_paths(log_in("lan", "mat-khau-moi-2026", at)) == {"staff-qr", "account"}
+
+
+# -- single sign-on (st.login) ---------------------------------------------------------------------
+
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "bi-mat-cookie",
+        "client_id": "sipas", "client_secret": "bi-mat",
+        "server_metadata_url": "https://sso.example.invalid/.well-known/openid-configuration"}
+
+
+def sso_app(db: Path, **user: object) -> AppTest:
+    query(db, "UPDATE users SET email = 'lan@hanoi.gov.vn' WHERE username = 'lan'")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["auth"] = AUTH
+    at.user = user
+    return at.run()
+
+
+def test_without_auth_secrets_there_is_no_sso_button(app_db: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not [b for b in at.button if b.key == "sso_login"]
+
+
+def test_sso_offers_its_button_and_maps_the_email_to_the_account(app_db: Path) -> None:
+    at = sso_app(app_db, is_logged_in=False)
+    assert at.button(key="sso_login").label == "Đăng nhập bằng tài khoản công vụ"
+    at = sso_app(app_db, is_logged_in=True, email="Lan@hanoi.gov.vn", email_verified=True)
+    assert nav_paths(at) == {"staff-qr", "account"}
+    assert query(app_db, "SELECT actor, action FROM audit_log WHERE action = 'login.sso'") == [("lan", "login.sso")]
+    at = at.sidebar.button(key="logout").click().run()  # also ends the provider's session here
+    assert nav_paths(at) == {"login"} and at.button(key="sso_login")
+
+
+@pytest.mark.parametrize("user", [
+    {"is_logged_in": True, "email": "nguoi-la@gmail.com"},
+    {"is_logged_in": True, "email": "lan@hanoi.gov.vn", "email_verified": False},
+])
+def test_sso_without_a_mapped_verified_email_gets_no_pages(app_db: Path, user: dict) -> None:
+    at = sso_app(app_db, **user)
+    assert nav_paths(at) == {"login"}
+    assert at.button(key="sso_logout")

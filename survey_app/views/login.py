@@ -2,6 +2,10 @@
 
 The session keeps only the username and the time of the last click; the account is read again on
 every run, so a deactivation or a change of role takes effect at the next click.
+
+Single sign-on is optional: when `.streamlit/secrets.toml` has an `[auth]` section, the login page
+also offers `st.login` (OpenID Connect), and the e-mail the provider vouches for is mapped to the
+account whose `users.email` it is. The role and unit always come from our `users` table.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import time
 
 import streamlit as st
 
-from survey_app import accounts, config
+from survey_app import accounts, audit, config
 from survey_app.accounts import LoginFailed, User
 from survey_app.i18n import Refused, t
 from survey_app.store import Store
@@ -20,9 +24,35 @@ from survey_app.views import flash
 USER, SEEN = "auth_user", "auth_seen"
 
 
+def sso_configured() -> bool:
+    return st.secrets.load_if_toml_exists() and "auth" in st.secrets
+
+
+def _sso_signed_in() -> bool:
+    """Whether an identity provider has signed this browser in (whoever it says they are)."""
+    return sso_configured() and bool(st.user.get("is_logged_in"))
+
+
+def _sso_email() -> str | None:
+    """The address an identity provider vouched for in this browser, if any."""
+    if not _sso_signed_in() or st.user.get("email_verified") is False:  # some providers take any address
+        return None
+    return st.user.get("email")
+
+
+def _sso_login(store: Store) -> str | None:
+    email = _sso_email()
+    user = accounts.user_by_email(store, email) if email else None
+    if user is None:
+        return None
+    audit.record(store, user.username, "login.sso", user.username, email)
+    st.session_state[USER], st.session_state[SEEN] = user.username, time.time()
+    return user.username
+
+
 def current_user(store: Store) -> User | None:
     """The logged-in user of this session; None after logout, inactivity or deactivation."""
-    username = st.session_state.get(USER)
+    username = st.session_state.get(USER) or _sso_login(store)
     if username is None:
         return None
     if time.time() - st.session_state.get(SEEN, 0.0) > config.SESSION_IDLE_MINUTES * 60:
@@ -40,6 +70,8 @@ def end_session(notice: str = "login.logged_out") -> None:
     """Forget everything of this session (a shared counter PC), keeping only the notice to show."""
     st.session_state.clear()
     flash.say("info", t(notice))
+    if _sso_signed_in():  # else the provider's cookie would log the browser straight back in
+        st.logout()
 
 
 def _log_in(store: Store) -> None:
@@ -69,6 +101,17 @@ def page(store: Store) -> None:
         st.text_input(t("login.username"), key="login_name", autocomplete="username")
         st.text_input(t("login.password"), type="password", key="login_password", autocomplete="current-password")
         st.form_submit_button(t("login.submit"), type="primary", on_click=_log_in, args=(store,))
+    if sso_configured():
+        _sso_choice()
+
+
+def _sso_choice() -> None:
+    if not _sso_signed_in():
+        st.button(t("login.sso"), key="sso_login", on_click=st.login)
+        return
+    # Signed in by the provider, but not as an active account of ours (or with an unverified address).
+    st.warning(t("login.sso_unknown", email=st.user.get("email") or "?"))
+    st.button(t("login.sso_other"), key="sso_logout", on_click=st.logout)
 
 
 def sidebar(user: User) -> None:

@@ -3,9 +3,12 @@ answer and choice tables, hour × weekday, the feed, today's count, the trend an
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+import openpyxl
+import pypdf
 import pytest
 
 from results import Method, compute, live, parse_period
@@ -228,3 +231,15 @@ def test_rule_tables_include_the_example_marked_as_such() -> None:
 def test_period_between_is_usable_as_a_dashboard_period(two_districts: Store) -> None:
     results = compute(sliced(two_districts, {CAU_GIAY}), period_between(date(2026, 2, 3), date(2026, 2, 4)))
     assert results.groups[0].n == 2
+
+
+def test_workbook_and_report_of_a_slice_name_only_its_units(two_districts: Store) -> None:
+    source = sliced(two_districts, {CAU_GIAY})
+    results = compute(source, Q1)
+    book = openpyxl.load_workbook(io.BytesIO(live.workbook(results, live.rule_tables()["vi-du-ha-noi-2026"])))
+    cells = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert "Quận Cầu Giấy" in cells and "Điểm CCHC" in book.sheetnames
+    assert not any("Ba Đình" in c or "Tài chính" in c for c in cells)
+    pdf = pypdf.PdfReader(io.BytesIO(live.report_pdf(source, results)))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert "Quận Cầu Giấy" in text and "Ba Đình" not in text and "Tài chính" not in text

@@ -9,7 +9,6 @@ viewer's choice down to their scope: no filter, tab or download can reach anothe
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -21,10 +20,8 @@ from pandas.io.formats.style import Styler
 
 from results import Period, Results, compute, live
 from results.cchc import UnitPoints, cchc_points
-from results.export import write_xlsx
 from results.model import GroupResult
 from results.periods import period_between
-from results.report import write_report
 from survey_app import charts, config
 from survey_app.i18n import t
 from survey_app.store import Store
@@ -451,27 +448,14 @@ def _feed_tab(store: Store, view: View, results: Results) -> None:
 def _files_tab(store: Store, view: View, results: Results) -> None:
     st.caption(t("dash.files_help", where=_where(view), period=view.period.title_vi))
     stem = f"sipas-{view.period.label}"
-    st.download_button(t("dash.xlsx"), partial(_xlsx, results, view.rules), file_name=f"{stem}.xlsx",
+    table = live.rule_tables()[view.rules] if view.rules else None
+    # Built only when clicked: a report costs a second computation.
+    st.download_button(t("dash.xlsx"), partial(live.workbook, results, table), file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
                        icon=":material/table:")
-    st.download_button(t("dash.pdf"), partial(_pdf, store, view, results), file_name=f"{stem}.pdf",
-                       mime="application/pdf", on_click="ignore", icon=":material/picture_as_pdf:")
-
-
-def _xlsx(results: Results, rules: str) -> bytes:
-    table = live.rule_tables()[rules] if rules else None
-    out = io.BytesIO()
-    write_xlsx(results, out, cchc_points(results, table) if table else None, table)
-    return out.getvalue()
-
-
-def _pdf(store: Store, view: View, results: Results) -> bytes:
-    table = live.rule_tables()[view.rules] if view.rules else None
-    blocks = compute(live.SlicedSource(store, view.slice), view.period, by="block", instrument_id=view.instrument_id,
-                     choices=False, compare=False)
-    out = io.BytesIO()
-    write_report(results, blocks, out, cchc_points(results, table) if table else None, table)
-    return out.getvalue()
+    st.download_button(t("dash.pdf"), partial(live.report_pdf, live.SlicedSource(store, view.slice), results, table),
+                       file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
+                       icon=":material/picture_as_pdf:")
 
 
 # -- TV mode -----------------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ def hour_weekday(frame: pd.DataFrame, value: str, title: str, scheme: str) -> al
         color=alt.Color(f"{value}:Q", title=title, scale=alt.Scale(scheme=scheme)),
         tooltip=[alt.Tooltip("day:N", title=t("dash.col.day")), alt.Tooltip("hour:O", title=t("dash.hour_axis")),
                  alt.Tooltip(f"{value}:Q", title=title, format=".1f")],
-    ).properties(height=7 * BAR_HEIGHT + 20)
+    ).properties(height=alt.Step(BAR_HEIGHT))
 
 
 def share_bars(frame: pd.DataFrame) -> alt.FacetChart:

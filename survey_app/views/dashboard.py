@@ -28,6 +28,7 @@ from survey_app.store import Store
 from survey_app.units import BLOCKS, Unit, list_counters, list_units
 
 REFRESH_SECONDS = 30  # the live part re-runs this often; cached aggregates live as long
+TREND_SECONDS = 600  # weekly and monthly points move slowly, and their margins cost seconds to compute
 TV_SECONDS = 20  # each screen of the TV mode stays this long
 TV_ROWS = 12  # units per TV screen: large type across a room
 ALL = ""  # the "no restriction" choice of the block, unit and counter filters
@@ -67,6 +68,7 @@ class View:
 
 # Past its time to live an entry is still served while a fresh one is computed in the background.
 _cached = st.cache_data(ttl=REFRESH_SECONDS, refresh_mode="background", show_spinner=False)
+_slow_cached = st.cache_data(ttl=TREND_SECONDS, refresh_mode="background", show_spinner=False)
 
 
 @_cached
@@ -90,7 +92,7 @@ def _today(_store: Store, db: str, slice_: live.Slice, instrument_id: str) -> in
     return live.responses_today(live.SlicedSource(_store, slice_), instrument_id)
 
 
-@_cached
+@_slow_cached
 def _trend(_store: Store, db: str, slice_: live.Slice, period: Period, grain: str,
            instrument_id: str) -> list[live.TrendPoint]:
     return live.trend(live.SlicedSource(_store, slice_), period, grain, instrument_id)

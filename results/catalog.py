@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from results.method import Method
+from results.scope import ONE_CODING
 from survey_app import instruments as instrument_files
 from survey_app.instruments import Instrument, Item
 
@@ -36,8 +37,13 @@ class Codes:
 class Catalog:
     instrument: Instrument  # the newest answered version: names, order and elements for presenting
     versions: tuple[str, ...]  # every version the counted responses answered, oldest first
-    codes: dict[tuple[str, str], Codes]  # (version, item_id) → codes
+    codes: dict[tuple[str, str], Codes]  # (coding, item_id) → codes; coding = version, or ONE_CODING
     elements: tuple[tuple[str, tuple[str, ...]], ...]  # element id → item ids, newest version's layout
+
+    @property
+    def split_versions(self) -> bool:
+        """Whether counts must be kept apart by version (the versions code some item differently)."""
+        return any(coding != ONE_CODING for coding, _ in self.codes)
 
     @property
     def overall_id(self) -> str | None:
@@ -85,8 +91,11 @@ def load_catalog(cur: duckdb.DuckDBPyConnection, instrument_id: str, answered: l
     stored = {version: definition for version, definition in rows}
     versions = [v for v in stored if v in answered] or [rows[-1][0]]
     built = {v: _from_definition(json.loads(stored[v]), f"{instrument_id}@{v}") for v in versions}
-    codes = {(v, item.id): _codes(item, instrument_id, method)
-             for v, inst in built.items() for item in inst.answer_items.values()}
+    by_version = {v: {item.id: _codes(item, instrument_id, method) for item in inst.answer_items.values()}
+                  for v, inst in built.items()}
+    if all(coding == by_version[versions[-1]] for coding in by_version.values()):
+        by_version = {ONE_CODING: by_version[versions[-1]]}
+    codes = {(v, item_id): spec for v, coding in by_version.items() for item_id, spec in coding.items()}
     newest = built[versions[-1]]
     layout: dict[str, list[str]] = {e.id: [i.id for i in e.items] for e in newest.elements}
     placed = {i for items in layout.values() for i in items}

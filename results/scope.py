@@ -29,8 +29,13 @@ GROUP_KEYS = {
     "week": "CAST(CAST(date_trunc('week', r.submitted_at) AS DATE) AS VARCHAR)",
 }
 
+# When every answered version codes its items alike, versions are not told apart: a narrower
+# GROUP BY, about a quarter less work on a million responses.
+ONE_CODING = "*"
+_VERSION = {True: "r.instrument_version", False: f"'{ONE_CODING}'"}
+
 _SCOPE = """
-    SELECT r.response_id, {key} AS g, r.instrument_version AS version, r.channel
+    SELECT r.response_id, {key} AS g, {version} AS version, r.channel
     FROM responses r JOIN units u ON u.unit_id = r.unit_id
     WHERE r.instrument_id = ? AND r.submitted_at >= ? AND r.submitted_at < ?
       AND (r.status = 'ok' OR (? AND r.status = 'flagged'))
@@ -51,6 +56,7 @@ class Scope:
     by: str
     instrument_id: str
     include_flagged: bool = False
+    split_versions: bool = True  # False: the `version` column is ONE_CODING for every response
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -58,7 +64,7 @@ class Scope:
 
     def query(self, template: str, params: Sequence[Any] = (), **fragments: str) -> list[tuple[Any, ...]]:
         """Run `template`, which starts `WITH scope AS ({scope})`; `params` follow the scope's own."""
-        scope_sql = _SCOPE.format(key=GROUP_KEYS[self.by])
+        scope_sql = _SCOPE.format(key=GROUP_KEYS[self.by], version=_VERSION[self.split_versions])
         scope_params = [self.instrument_id, self.period.start, self.period.end, self.include_flagged]
         sql = template.format(scope=scope_sql, **fragments)
         return self.cur.execute(sql, [*scope_params, *params]).fetchall()

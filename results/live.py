@@ -115,6 +115,14 @@ def data_span(source: Source, instrument_id: str) -> tuple[date, date] | None:
     return None if first is None else (first, last)
 
 
+def instruments_used(source: Source) -> list[str]:
+    """Questionnaires with counted responses, the most answered first: a unit on `nhanh-3` opens on it."""
+    with open_cursor(source) as cur:
+        rows = cur.execute("SELECT instrument_id FROM responses WHERE status = 'ok'"
+                           " GROUP BY instrument_id ORDER BY count(*) DESC, instrument_id").fetchall()
+    return [instrument_id for (instrument_id,) in rows]
+
+
 def period_choices(first: date, last: date) -> list[Period]:
     """Quarters, then months, then years from `last` back to `first`, newest first: the filter's list."""
     quarters, months, years = [], [], []
@@ -256,12 +264,16 @@ def trend(source: Source, period: Period, grain: str, instrument_id: str) -> lis
 
 # -- SQL aggregates of this module ---------------------------------------------------------------------
 
-def _dissatisfied_codes(cur: duckdb.DuckDBPyConnection, instrument_id: str) -> list[tuple[str, str, int]]:
-    """(version, item, code) of every dissatisfied code of every stored version, by results' rules."""
+def _scope_with_dissatisfied(cur: duckdb.DuckDBPyConnection, period: Period,
+                             instrument_id: str) -> tuple[Scope, str, list[object]]:
+    """The period's scope and, as a VALUES list, every (version, item, code) that is dissatisfied by
+    results' rules, with versions told apart exactly when results' catalog tells them apart."""
     versions = [v for (v,) in cur.execute(
         "SELECT version FROM instruments WHERE instrument_id = ?", [instrument_id]).fetchall()]
     catalog = load_catalog(cur, instrument_id, versions, Method())
-    return sorted((v, item, code) for (v, item), spec in catalog.codes.items() for code in spec.dissatisfied)
+    codes = sorted((v, item, code) for (v, item), spec in catalog.codes.items() for code in spec.dissatisfied)
+    codes_sql, params = _values(codes or [("", "", -1)])  # VALUES needs a row; this one matches nothing
+    return Scope(cur, period, "unit", instrument_id, split_versions=catalog.split_versions), codes_sql, params
 
 
 # Responses per weekday and hour, and the share of their ratings that are dissatisfied codes.
@@ -289,8 +301,8 @@ def hour_weekday(source: Source, period: Period, instrument_id: str) -> pd.DataF
     """weekday (1 = Monday … 7 = Sunday), hour (0–23, Vietnam time), responses, and the
     dissatisfied share (%) of the ratings given in that hour."""
     with open_cursor(source) as cur:
-        codes_sql, codes = _values(_dissatisfied_codes(cur, instrument_id) or [("", "", -1)])
-        rows = Scope(cur, period, "unit", instrument_id).query(_HOUR_WEEKDAY, codes, codes=codes_sql)
+        scope, codes_sql, codes = _scope_with_dissatisfied(cur, period, instrument_id)
+        rows = scope.query(_HOUR_WEEKDAY, codes, codes=codes_sql)
     frame = pd.DataFrame(rows, columns=["weekday", "hour", "responses", "rated", "dissatisfied"])
     frame["dissatisfied_pct"] = 100.0 * frame["dissatisfied"] / frame["rated"].where(frame["rated"] > 0)
     return frame.drop(columns=["rated", "dissatisfied"]).astype({"weekday": int, "hour": int, "responses": int})
@@ -335,8 +347,8 @@ ORDER BY recent.submitted_at DESC
 def feed(source: Source, period: Period, instrument_id: str, limit: int = FEED_LIMIT) -> list[FeedEntry]:
     """The `limit` newest comments and dissatisfied answers of the period, newest first."""
     with open_cursor(source) as cur:
-        codes_sql, codes = _values(_dissatisfied_codes(cur, instrument_id) or [("", "", -1)])
-        rows = Scope(cur, period, "unit", instrument_id).query(_FEED, [*codes, limit], codes=codes_sql)
+        scope, codes_sql, codes = _scope_with_dissatisfied(cur, period, instrument_id)
+        rows = scope.query(_FEED, [*codes, limit], codes=codes_sql)
     return [FeedEntry(at, unit, counter, text, tuple(items.split(", ")) if items else ())
             for at, unit, counter, text, items in rows]
 

@@ -23,7 +23,7 @@ from survey_app.units import BLOCKS, Unit, read_units_csv, upsert_units
 from survey_app.views import dashboard
 from tests.results_fixtures import add, answers, dvc
 
-CAU_GIAY = "q-cau-giay"
+CAU_GIAY, BA_DINH = "q-cau-giay", "q-ba-dinh"
 NEW_WARD = Unit("p-moi", "Phường Mới Thành Lập", "huyen", CAU_GIAY)
 COMMENT = "**Chờ lâu** <b>quá</b> [bấm](http://x.vn)"
 TABS = ("Xếp hạng", "Thành phần, chi tiết", "Từng tiêu chí", "Xu hướng, giờ trong tuần", "Nhận định, mong đợi",
@@ -253,3 +253,29 @@ def test_tv_mode_of_a_scoped_leader_shows_only_their_block(demo_db: str) -> None
     at = open_page(demo_db, scope={CAU_GIAY}, dash_tv=True)
     assert at.title[0].value.startswith(BLOCKS["huyen"])
     assert not [name for name in others if name.encode() in sent(at)]
+
+
+@pytest.fixture
+def quick_rating_db(store: Store, db_path: Path) -> str:
+    """Ba Đình rates on the one-question nhanh-3 form only: two satisfied, one not, with reasons."""
+    now = datetime.now(TIMEZONE) - timedelta(minutes=1)
+
+    def quick(value: int, **extra: object) -> dict[str, object]:
+        return {**dvc(BA_DINH, {}, when=now), "instrument_id": "nhanh-3", "stage": None, "answers": {"HL1": value},
+                **extra}
+
+    add(store, [quick(3), quick(2), quick(1, choices={"ly_do": ["cho_lau"]}, comment="Chờ quá lâu")])
+    store.close()
+    return str(db_path)
+
+
+def test_a_unit_on_the_quick_form_opens_on_it_and_every_tab_works(quick_rating_db: str) -> None:
+    at = open_page(quick_rating_db, scope={BA_DINH})
+    assert at.selectbox(key=dashboard.INSTRUMENT).value == "nhanh-3"
+    assert metrics(at)["Số phiếu"] == "3"
+    for label in TABS:
+        at.session_state[dashboard.TAB] = label
+        rerun(at)
+        if label == "Ý kiến người dân":
+            feed = at.dataframe[0].value
+            assert list(feed["comment"]) == ["Chờ quá lâu"] and list(feed["low"]) == ["HL1"]

@@ -243,3 +243,11 @@ def test_workbook_and_report_of_a_slice_name_only_its_units(two_districts: Store
     pdf = pypdf.PdfReader(io.BytesIO(live.report_pdf(source, results)))
     text = "".join(page.extract_text() for page in pdf.pages)
     assert "Quận Cầu Giấy" in text and "Ba Đình" not in text and "Tài chính" not in text
+
+
+def test_instruments_used_puts_the_most_answered_first(two_districts: Store) -> None:
+    quick = {**dvc(BA_DINH, {}, when=at(2026, 2, 5)), "instrument_id": "nhanh-3", "stage": None, "answers": {"HL1": 3}}
+    add(two_districts, [quick])
+    assert live.instruments_used(sliced(two_districts)) == ["sipas-dvc", "nhanh-3"]
+    assert live.instruments_used(sliced(two_districts, {BA_DINH})) == ["nhanh-3", "sipas-dvc"]  # 1 each: by name
+    assert live.instruments_used(sliced(two_districts, {TAI_CHINH})) == []  # excluded and flagged only

@@ -77,6 +77,11 @@ def _span(_store: Store, db: str, slice_: live.Slice, instrument_id: str) -> tup
 
 
 @_cached
+def _instruments(_store: Store, db: str, slice_: live.Slice) -> list[str]:
+    return live.instruments_used(live.SlicedSource(_store, slice_))
+
+
+@_cached
 def _units(_store: Store, db: str, slice_: live.Slice, period: Period, instrument_id: str) -> Results:
     return compute(live.SlicedSource(_store, slice_), period, instrument_id=instrument_id)
 
@@ -128,8 +133,9 @@ def page(store: Store, scope_unit_ids: frozenset[str] | None) -> None:
         _tv(store, scope_unit_ids, _current_quarter(), config.DEFAULT_INSTRUMENT)
         return
     st.title(t("dash.title"))
-    instrument_id, rules = _options(store)
-    span = _span(store, str(store.path), live.Slice().within(scope_unit_ids), instrument_id)
+    everything = live.Slice().within(scope_unit_ids)
+    instrument_id, rules = _options(store, _instruments(store, str(store.path), everything))
+    span = _span(store, str(store.path), everything, instrument_id)
     if span is None:
         st.info(t("dash.empty.install"))
         return
@@ -153,9 +159,11 @@ def _apply_drill() -> None:
         st.session_state[key] = value
 
 
-def _options(store: Store) -> tuple[str, str]:
-    """Questionnaire and CCHC rule table, tucked away: most leaders never change them."""
-    instruments = sorted(store.instruments, key=lambda i: (i != config.DEFAULT_INSTRUMENT, i))
+def _options(store: Store, used: list[str]) -> tuple[str, str]:
+    """Questionnaire (the viewer's most answered first) and CCHC rule table, tucked away: most leaders
+    never change them."""
+    others = sorted(set(store.instruments) - set(used), key=lambda i: (i != config.DEFAULT_INSTRUMENT, i))
+    instruments = [i for i in used if i in store.instruments] + others
     tables = live.rule_tables()
     with st.expander(t("dash.options")):
         instrument_id = st.selectbox(t("dash.f.instrument"), instruments, key=INSTRUMENT,

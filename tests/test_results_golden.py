@@ -231,3 +231,14 @@ def test_nhanh3_counts_both_satisfied_faces(store: Store) -> None:
     assert unit.items["HL1"].counts == {1: 1, 2: 1, 3: 1}
     assert unit.sipas == pytest.approx(100 * 2 / 3)  # faces 2 and 3 are satisfied
     assert unit.qd766_ratio == pytest.approx(100 * (30 - 1) / 30)  # one "Không hài lòng"
+
+
+def test_sipas_2024_harassment_shares_are_reproduced(store: Store) -> None:
+    # SIPAS 2024: no trouble 90.06 %, some 8.98 %, a lot 0.96 % — as 4 503, 449 and 48 of 5 000 answers,
+    # here on the three-option "contacts needed" question (sipas-dvc asks harassment as Không / Có).
+    options = ["0"] * 4503 + ["1"] * 449 + ["tren_1"] * 48
+    add(store, [dvc(UNIT, answers(4, pa=None), when=at(2026, 1, 20), choices={"so_lan_lien_he": o})
+                for o in options])
+    shares = compute(store, "2026-01", margins=False, compare=False).group(UNIT).perceptions["so_lan_lien_he"].shares
+    assert {o: round(s, 2) for o, s in shares.items()} == {"0": 90.06, "1": 8.98, "tren_1": 0.96}
+    assert round(sum(shares.values()), 2) == 100.00

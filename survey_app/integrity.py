@@ -231,19 +231,29 @@ def _facts(rows: Iterable[Sequence[Any]]) -> list[Fact]:
 
 
 def _recent_facts(con: duckdb.DuckDBPyConnection, new: Sequence[Fact], rules: FlagRules) -> list[Fact]:
-    """The committed responses the batch's rules can compare with: the same units, within the burst
-    window, or earlier today from the same devices. Bounded by time, so the query stays small."""
+    """The committed responses the batch's rules compare with, and no more: from the same devices
+    (earlier today) or with the same answers (within the burst window), at the batch's units; of
+    each device and each answer set at a counter only the latest few, as no threshold needs more.
+    So a flood of identical responses keeps this query small instead of slowing every commit."""
     first, last = min(f.at for f in new), max(f.at for f in new)
     window_start = first - timedelta(minutes=rules.burst_minutes)
     day_start = first.replace(hour=0, minute=0, second=0, microsecond=0)
     units = sorted({f.unit_id for f in new})
-    clients = sorted({f.client_hash for f in new if f.client_hash}) if rules.repeat_client else []
+    clients = sorted({f.client_hash for f in new if f.client_hash}) or [None]
+    patterns = sorted({f.pattern for f in new if f.pattern}) if rules.burst_pattern else [None]
+    latest = max(rules.burst_client, rules.burst_pattern, rules.repeat_client)
     rows = con.execute(
-        f"SELECT {FACT_COLUMNS} FROM responses"
+        f"SELECT {FACT_COLUMNS} FROM ("
+        f" SELECT {FACT_COLUMNS},"
+        "  row_number() OVER (PARTITION BY unit_id, counter_id, client_hash ORDER BY submitted_at DESC) AS nth_device,"
+        "  row_number() OVER (PARTITION BY unit_id, counter_id, answer_pattern ORDER BY submitted_at DESC) AS nth_same"
+        "  FROM responses"
         f" WHERE unit_id IN ({_placeholders(units)}) AND submitted_at >= ? AND submitted_at <= ?"
-        f"  AND (submitted_at >= ? OR client_hash IN ({_placeholders(clients or [None])}))",
-        [*units, min(window_start, day_start) if clients else window_start, last, window_start,
-         *(clients or [None])],
+        f"  AND (client_hash IN ({_placeholders(clients)})"
+        f"       OR (submitted_at >= ? AND answer_pattern IN ({_placeholders(patterns)})))"
+        ") AS recent WHERE nth_device <= ? OR nth_same <= ?",
+        [*units, min(window_start, day_start) if rules.repeat_client else window_start, last, *clients,
+         window_start, *patterns, latest, latest],
     ).fetchall()
     return _facts(rows)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from factories import dvc_answers, dvc_response, table_counts
+from streamlit.testing.v1 import AppTest
 
 from survey_app import config, integrity, links
 from survey_app.config import FlagRules
@@ -17,6 +18,7 @@ from survey_app.demo import generate_demo
 from survey_app.privacy import scrub_comment
 from survey_app.responses import InvalidResponse
 from survey_app.store import Store
+from survey_app.views import survey
 
 TZ = config.TIMEZONE
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)  # a working day, in opening hours
@@ -190,6 +192,23 @@ def test_one_receipt_in_a_concurrent_batch_is_used_once(store: Store, data_dir: 
         outcomes = list(pool.map(send, range(32)))
     assert outcomes.count("ok") == 1 and outcomes.count("receipt_used") == 31
     assert table_counts(store)["responses"] == 1
+
+
+def test_reused_receipt_gets_a_friendly_message_on_the_form(store: Store, db_path: Path, data_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    store.submit(dvc_response(receipt="HS-0001"))
+    store.close()
+    monkeypatch.setenv("SIPAS_DB", str(db_path))
+    form_submission = survey.submission  # the form has no receipt field yet: send one as a link would carry it
+    monkeypatch.setattr(survey, "submission", lambda *a, **k: {**form_submission(*a, **k), "receipt": "hs-0001"})
+    at = AppTest.from_file(str(config.PROJECT_DIR / "survey_app" / "app.py"), default_timeout=30)
+    at.query_params["k"] = links.make_token("so-tai-chinh", "quay-1", "nhanh-3")
+    at.run()
+    at.button_group(key="r_HL1").set_value(3).run()
+    at = next(b for b in at.button if b.label == "Gửi đánh giá").click().run()
+    assert [e.value for e in at.error] == ["Mã hồ sơ này đã được dùng để đánh giá. Mỗi hồ sơ chỉ được đánh giá "
+                                           "một lần — cảm ơn Ông/Bà đã quan tâm."]
+    assert not at.title or at.title[0].value != "Cảm ơn Ông/Bà!"
 
 
 @pytest.mark.parametrize("code", ["ab", "x" * 41, "mã hồ sơ!", 12345])

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 FACES = {1: "😠", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
 FACES_3 = {1: "🙁", 2: "🙂", 3: "😄"}
 KIOSK_RESET_SECONDS = 20
+# Refusals the citizen can act on get their own message; any other names the field.
+REFUSAL_KEYS = {"stale_version": "error.stale_version", "receipt_used": "error.receipt_used"}
 # Tap targets of at least 44 px (phone guidelines); the one-question form gets kiosk-sized faces.
 STYLE = """<style>
 [class*="st-key-r_"] button { min-height: 44px; min-width: 54px; }
@@ -138,7 +140,7 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
         st.session_state[PROBLEM] = None
     except InvalidResponse as exc:
         log.warning("form response refused: %s", exc)
-        key = "error.stale_version" if exc.code == "stale_version" else "error.invalid"
+        key = REFUSAL_KEYS.get(exc.code, "error.invalid")
         st.session_state[PROBLEM] = t(key, state.lang, field=exc.field)
     except StoreUnavailable:
         st.session_state[PROBLEM] = t("error.store", state.lang)

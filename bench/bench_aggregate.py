@@ -36,7 +36,7 @@ from survey_app.store import open_store
 from survey_app.units import import_units_file
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-RUNS = 5
+RUNS = 7
 INSTRUMENT = "sipas-dvc"
 
 

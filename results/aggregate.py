@@ -126,7 +126,7 @@ def _groups(scope: Scope, method: Method, *, margins: bool, choices: bool) -> tu
         return blocks_from_units(units, method), catalog
     respondents = scope.query(_RESPONDENTS)
     catalog = load_catalog(scope.cur, scope.instrument_id, sorted({r[1] for r in respondents}), method)
-    scope = replace(scope, split_versions=catalog.split_versions)
+    scope = replace(scope, split_versions=catalog.split_versions, keys=tuple(sorted({r[0] for r in respondents})))
     n: dict[str, int] = defaultdict(int)
     channels: dict[str, dict[str, int]] = defaultdict(dict)
     for g, _, channel, count in respondents:

@@ -96,7 +96,7 @@ SELECT g, sum(z * z) FROM z GROUP BY g
 def linearisation_se(scope: Scope, catalog: Catalog, method: Method,
                      groups: Mapping[str, GroupCounts]) -> dict[str, float | None]:
     """Standard error of each group's SIPAS by linearisation (with 1 − n/N when N is known)."""
-    coefs = [(g, item, a, c) for g, counts in groups.items()
+    coefs = [(scope.carried(g), item, a, c) for g, counts in groups.items() if counts.n
              for item, (a, c) in influence_coefficients(counts.items, catalog.elements, method, counts.n).items()]
     if not coefs:
         return dict.fromkeys(groups)

@@ -35,11 +35,14 @@ ONE_CODING = "*"
 _VERSION = {True: "r.instrument_version", False: f"'{ONE_CODING}'"}
 
 _SCOPE = """
-    SELECT r.response_id, {key} AS g, {version} AS version, r.channel
-    FROM responses r JOIN units u ON u.unit_id = r.unit_id
+    SELECT r.response_id, {group} AS g, {version} AS version, r.channel
+    FROM responses r JOIN units u ON u.unit_id = r.unit_id {keys}
     WHERE r.instrument_id = ? AND r.submitted_at >= ? AND r.submitted_at < ?
       AND (r.status = 'ok' OR (? AND r.status = 'flagged'))
 """
+# Once the group keys are known, each gets a small integer: carrying and grouping an INTEGER through
+# the join of 20 million answers costs a quarter less than a VARCHAR.
+_KEYS = "JOIN (VALUES {rows}) AS k(g, gi) ON k.g = {key}"
 
 
 def open_cursor(source: Source) -> duckdb.DuckDBPyConnection:
@@ -57,14 +60,32 @@ class Scope:
     instrument_id: str
     include_flagged: bool = False
     split_versions: bool = True  # False: the `version` column is ONE_CODING for every response
+    keys: tuple[str, ...] = ()  # the groups with responses, once a first query has found them
 
     @property
     def statuses(self) -> tuple[str, ...]:
         return ("ok", "flagged") if self.include_flagged else ("ok",)
 
+    def _sql(self) -> tuple[str, list[Any]]:
+        key = GROUP_KEYS[self.by]
+        version = _VERSION[self.split_versions]
+        params = [self.instrument_id, self.period.start, self.period.end, self.include_flagged]
+        if not self.keys:
+            return _SCOPE.format(group=key, version=version, keys=""), params
+        rows = ", ".join(["(?, ?)"] * len(self.keys))
+        keys = _KEYS.format(rows=rows, key=key)
+        numbered = [v for i, k in enumerate(self.keys) for v in (k, i)]
+        return _SCOPE.format(group="k.gi", version=version, keys=keys), numbered + params
+
+    def carried(self, key: str) -> str | int:
+        """The value that stands for group `key` inside the SQL (for tables joined on `g`)."""
+        return self.keys.index(key) if self.keys else key
+
     def query(self, template: str, params: Sequence[Any] = (), **fragments: str) -> list[tuple[Any, ...]]:
-        """Run `template`, which starts `WITH scope AS ({scope})`; `params` follow the scope's own."""
-        scope_sql = _SCOPE.format(key=GROUP_KEYS[self.by], version=_VERSION[self.split_versions])
-        scope_params = [self.instrument_id, self.period.start, self.period.end, self.include_flagged]
-        sql = template.format(scope=scope_sql, **fragments)
-        return self.cur.execute(sql, [*scope_params, *params]).fetchall()
+        """Run `template`, which starts `WITH scope AS ({scope})` and returns the group `g` first;
+        `params` follow the scope's own. The group comes back as its key whichever way it was carried."""
+        scope_sql, scope_params = self._sql()
+        rows = self.cur.execute(template.format(scope=scope_sql, **fragments), [*scope_params, *params]).fetchall()
+        if self.keys:
+            rows = [(self.keys[row[0]], *row[1:]) for row in rows]
+        return rows

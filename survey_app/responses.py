@@ -25,6 +25,7 @@ KNOWN_FIELDS = frozenset({
 })
 PHONE = re.compile(r"^(?:0|\+84)(?:3|5|7|8|9)\d{8}$")
 ALLOWED_CONTROLS = frozenset("\n\t")
+FIELD_SHOWN = 60
 # A dossier code (mã hồ sơ) as one-stop systems print them, e.g. 000.00.12.H26-250101-0001.
 RECEIPT = re.compile(r"[A-Z0-9][A-Z0-9.\-/_]{3,39}")
 
@@ -33,6 +34,8 @@ class InvalidResponse(ValueError):
     """A response that cannot be stored. `field` names what is wrong; `code` keys the message."""
 
     def __init__(self, field: str, code: str, detail: str) -> None:
+        # A field name can come from the input (an unknown key): never echo a megabyte into a log or a page.
+        field = field if len(field) <= FIELD_SHOWN else field[:FIELD_SHOWN - 1] + "…"
         self.field, self.code, self.detail = field, code, detail
         super().__init__(f"{field}: {detail}")
 

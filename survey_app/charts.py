@@ -27,7 +27,7 @@ SHADES = {-1: ("#f4a582", "#d6604d", "#b2182b"), 0: ("#d9d9d9",), 1: ("#92c5de",
 INDEX_SCALE = alt.Scale(scheme="redyellowgreen", domain=[50, 100], clamp=True)
 
 
-def ranking(frame: pd.DataFrame, bar_height: int = BAR_HEIGHT) -> alt.Chart:
+def ranking(frame: pd.DataFrame, bar_height: int = BAR_HEIGHT, label_limit: int = 360) -> alt.Chart:
     """Units of one block, ranked ones first: bar = SIPAS, whisker = its margin, grey = too few
     responses to rank (named without a rank).
 
@@ -39,7 +39,7 @@ def ranking(frame: pd.DataFrame, bar_height: int = BAR_HEIGHT) -> alt.Chart:
         low=lambda d: d["sipas"] - d["moe"].fillna(0), high=lambda d: d["sipas"] + d["moe"].fillna(0),
     )
     order = data.sort_values(["ranked", "sipas"], ascending=False)["label"].tolist()
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelOverlap=False))
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=label_limit, labelOverlap=False))
     tooltip = [alt.Tooltip("name:N", title=t("dash.col.unit")), alt.Tooltip("sipas:Q", title="SIPAS", format=".2f"),
                alt.Tooltip("status:N", title=t("dash.col.rank")),
                alt.Tooltip("moe:Q", title="±", format=".2f"), alt.Tooltip("n:Q", title="n", format=",")]

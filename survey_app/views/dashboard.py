@@ -38,7 +38,8 @@ PERIOD, DATES, BLOCK, UNIT, COUNTER = "dash_period", "dash_dates", "dash_block",
 INSTRUMENT, RULES, TV, TAB, GRAIN = "dash_instrument", "dash_rules", "dash_tv", "dash_tab", "dash_grain"
 DRILL, TV_TURN = "dash_drill", "dash_tv_turn"
 TV_CSS = """<style>
-[data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"] {display: none;}
+[data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"],
+[data-testid="stHeaderActionElements"] {display: none;}
 .block-container {max-width: 100%; padding: 1rem 2rem;}
 h1 {font-size: 3rem !important;}
 [data-testid="stMetricLabel"] p {font-size: 1.8rem;}
@@ -471,11 +472,12 @@ def _files_tab(store: Store, view: View, results: Results) -> None:
 # -- TV mode -----------------------------------------------------------------------------------------
 
 def _tv_screens(results: Results) -> list[tuple[str, list[GroupResult], list[GroupResult], str]]:
-    """(block, its units, the units on this screen, "1/2"): each block's published list, cut into
-    screens of TV_ROWS units so that the type stays large."""
+    """(block, its units, the units on this screen, "1/2"): each block's units in the chart's order,
+    cut into screens of TV_ROWS units so that the type stays large."""
     screens = []
     for block, groups in results.blocks().items():
-        shown = [g for g in groups if g.sipas is not None]
+        indexed = [g for g in groups if g.sipas is not None]
+        shown = sorted(indexed, key=lambda g: (g.rank is None, g.rank or 0, -g.sipas))  # as the chart orders
         parts = [shown[i:i + TV_ROWS] for i in range(0, len(shown), TV_ROWS)]
         screens += [(block, groups, part, f"{k}/{len(parts)}") for k, part in enumerate(parts, start=1)]
     return screens
@@ -500,5 +502,5 @@ def _tv(store: Store, scope: frozenset[str] | None, period: Period, instrument_i
     middle.metric(t("dash.tile.n"), _num(overview.n, 0))
     block_units = live.Slice(frozenset(g.key for g in groups)).within(scope)
     right.metric(t("dash.tile.today"), _num(_today(store, str(store.path), block_units, instrument_id), 0))
-    st.altair_chart(charts.large(charts.ranking(_ranking_frame(part), bar_height=42)), width="stretch")
+    st.altair_chart(charts.large(charts.ranking(_ranking_frame(part), bar_height=42, label_limit=640)), width="stretch")
     st.caption(t("dash.tv.caption", seconds=TV_SECONDS, page=page_of))

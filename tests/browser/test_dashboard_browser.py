@@ -108,3 +108,19 @@ def test_every_tab_opens_and_tv_mode_hides_comments(live_app: LiveApp, laptop: P
     assert laptop.get_by_role("heading", name=BLOCKS["so"], exact=False).count() == 1
     assert laptop.get_by_text("Góp ý").count() == 0
     shot(laptop, "dashboard-tv")
+
+
+def test_clicking_a_row_of_the_drill_down_opens_that_level(live_app: LiveApp, laptop: Page) -> None:
+    log_in(laptop, live_app)
+    laptop.locator("[data-testid=stVegaLiteChart] svg").first.wait_for()
+    open_tab(laptop, "Thành phần, chi tiết")
+    grid = laptop.locator("[data-testid=stDataFrame]").first
+    grid.locator("td[aria-colindex='2']").first.wait_for(state="attached")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None
+    laptop.mouse.click(box["x"] + 18, box["y"] + 36 + 18)  # the first row's selection box (rows are 35 px)
+    wait_idle(laptop)
+    shot(laptop, "dashboard-drill-click")
+    laptop.get_by_role("heading", name="Chi tiết cấp dưới của Khối Sở, ban, ngành").wait_for()
+    shot(laptop, "dashboard-drill-block")

@@ -1,0 +1,154 @@
+"""Many citizens at once against the real Streamlit server, on 127.0.0.1 only, bounded in count and time.
+
+Starts the app (`streamlit run`, fresh temporary database, integrity rules on) and SESSIONS browser
+contexts in Debian's Chromium, each a different phone (its own user agent) at a different counter.
+All open the form at once, answer it and submit. Prints first-load and submit latencies
+(p50/p95/max), errors, and what the database holds afterwards (every thanked citizen must be there).
+
+Run: .venv/bin/python bench/bench_load.py [--sessions 50] [--instrument nhanh-3|sipas-dvc] [--timeout 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from playwright.async_api import Browser, Page, async_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from survey_app import config
+from survey_app.units import DEFAULT_COUNTER, read_units_csv
+from tests.browser.conftest import CHROMIUM, PHONE, LiveApp, start_app
+from tests.browser.test_form_browser import survey_link
+
+PAGE_TIMEOUT_MS = 90_000
+THANKS = "Cảm ơn Ông/Bà!"
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+@dataclass
+class Session:
+    first_load: float | None = None
+    submit: float | None = None
+    error: str | None = None
+
+
+async def _idle(page: Page) -> None:
+    await page.wait_for_timeout(150)
+    await page.locator(IDLE).wait_for()
+
+
+async def _answer_quick(page: Page) -> None:
+    await page.locator(".st-key-r_HL1").get_by_role("radio", name="Hài lòng", exact=True).tap()
+    await _idle(page)
+
+
+async def _answer_full(page: Page) -> None:
+    await page.get_by_text("Đã nhận kết quả (được cấp").tap()
+    await page.get_by_role("button", name="Tiếp tục →").tap()
+    await _idle(page)
+    while await page.get_by_role("button", name="Gửi đánh giá").count() == 0:
+        for pills in await page.locator("[class*='st-key-r_']").all():
+            await pills.get_by_role("radio").nth(3).tap()
+        for question in await page.locator("[class*='st-key-q_']").all():
+            await question.locator("button").first.tap()
+        await page.get_by_role("button", name="Tiếp tục →").tap()
+        await _idle(page)
+
+
+async def citizen(browser: Browser, url: str, n: int, instrument: str) -> Session:
+    session = Session()
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
+                                        user_agent=f"Mozilla/5.0 (Linux; Android 14; bench-phone-{n}) Mobile")
+    page = await context.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        begun = time.perf_counter()
+        await page.goto(url)
+        ready = ".st-key-r_HL1" if instrument == "nhanh-3" else "[data-testid=stRadio]"
+        await page.locator(ready).wait_for()
+        await _idle(page)
+        session.first_load = time.perf_counter() - begun
+        await (_answer_quick(page) if instrument == "nhanh-3" else _answer_full(page))
+        begun = time.perf_counter()
+        await page.get_by_role("button", name="Gửi đánh giá").tap()
+        await page.get_by_text(THANKS).wait_for()
+        session.submit = time.perf_counter() - begun
+    except Exception as exc:  # a bench reports every failure and goes on
+        session.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+    finally:
+        await context.close()
+    return session
+
+
+async def crowd(app: LiveApp, sessions: int, instrument: str, timeout: float) -> list[Session]:
+    # The server holds the database: the units are those `init` loaded from the default file.
+    units = [u.unit_id for u in read_units_csv(config.DEFAULT_UNITS_CSV.read_text(encoding="utf-8"))]
+    urls = [survey_link(app, units[n % len(units)], DEFAULT_COUNTER[0], instrument) for n in range(sessions)]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                            "--disable-dev-shm-usage"])
+        try:
+            return await asyncio.wait_for(
+                asyncio.gather(*(citizen(browser, url, n, instrument) for n, url in enumerate(urls))), timeout)
+        finally:
+            await browser.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc): the server's own cost, apart from the browser's."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _figures(label: str, values: list[float]) -> str:
+    if not values:
+        return f"{label}: —"
+    values = sorted(values)
+    p95 = values[max(0, int(0.95 * len(values)) - 1)]
+    return (f"{label}: p50 {statistics.median(values):.2f} s, p95 {p95:.2f} s, max {values[-1]:.2f} s "
+            f"(n={len(values)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--instrument", choices=("nhanh-3", "sipas-dvc"), default="nhanh-3")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole crowd")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="sipas-load-"))
+    app = start_app(folder)  # binds 127.0.0.1 only
+    begun, cpu_before = time.perf_counter(), cpu_seconds(app.process.pid)
+    try:
+        results = asyncio.run(crowd(app, args.sessions, args.instrument, args.timeout))
+        server_cpu = cpu_seconds(app.process.pid) - cpu_before
+    finally:
+        elapsed = time.perf_counter() - begun
+        app.stop()
+    thanked = [s for s in results if s.submit is not None]
+    print(f"{args.sessions} concurrent sessions ({args.instrument}) against {app.url} in {elapsed:.1f} s; "
+          f"server CPU {server_cpu:.1f} s ({1000 * server_cpu / args.sessions:.0f} ms per session; "
+          f"{os.cpu_count()} cores shared with the browser)")
+    print(_figures("first load (open link → form ready)", [s.first_load for s in results if s.first_load]))
+    print(_figures("submit (tap → thank-you page)", [s.submit for s in thanked]))
+    errors = [s.error for s in results if s.error]
+    print(f"errors: {len(errors)}" + "".join(f"\n  {e}" for e in errors[:10]))
+    with duckdb.connect(str(app.db), read_only=True) as con:
+        stored, flagged = con.execute("SELECT count(*), count(*) FILTER (WHERE status = 'flagged')"
+                                      " FROM responses").fetchone()
+    print(f"thanked: {len(thanked)}; stored: {stored} (flagged {flagged}); "
+          f"{'every thanked citizen stored' if stored >= len(thanked) else 'RESPONSES MISSING'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -415,7 +415,8 @@ def _items_tab(store: Store, view: View, results: Results) -> None:
 def _trend_tab(store: Store, view: View, results: Results) -> None:
     grain = st.segmented_control(t("dash.grain"), live.TREND_GRAINS, default="week", key=GRAIN, required=True,
                                  format_func=lambda g: t(f"dash.grain.{g}"))
-    points = _trend(*_key(store, view), view.period, grain, view.instrument_id)
+    with st.spinner(t("dash.trend_wait")):  # margins per week cost seconds on a large database, once
+        points = _trend(*_key(store, view), view.period, grain, view.instrument_id)
     if points:
         st.caption(t("dash.trend_help", previous=view.period.previous().title_vi))
         _chart(charts.trend(pd.DataFrame(points), view.period.first), f"xu-huong-{grain}", view)

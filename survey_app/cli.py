@@ -72,6 +72,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from survey_app import integrity
     from survey_app.demo import generate_demo
 
     if args.responses < 1:
@@ -79,7 +80,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with _store(args) as store:
         summary = generate_demo(store, responses=args.responses, seed=args.seed, days=args.days,
                                 progress=not args.quiet)
-    print(summary)
+        print(summary)
+        print(integrity.scan(store))  # bulk rows skip the writer's checks: judge them as submit would
     return 0
 
 
@@ -87,6 +89,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Prepare the database (schema, units, demo data when empty), then hand over to Streamlit."""
     import os
 
+    from survey_app import integrity
     from survey_app.demo import generate_demo, has_responses
 
     with _store(args) as store:
@@ -96,6 +99,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             import_units_file(store, config.DEFAULT_UNITS_CSV)
         if args.demo and not has_responses(store):
             print(generate_demo(store, responses=args.demo, seed=1, days=120, progress=True))
+            print(integrity.scan(store))
+        integrity.purge_contacts(store)  # the retention period holds even if nobody runs the command
         _first_admin(store)  # scripts/run.sh on a fresh checkout: someone must be able to log in
     os.environ["SIPAS_DB"] = str(config.db_path(args.db))
     app = Path(__file__).with_name("app.py")

@@ -33,7 +33,7 @@ def _act(action: Callable[[], str]) -> None:
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.dataframe(pd.DataFrame(rows).fillna(""), hide_index=True)  # an empty cell, not "None"
 
 
 def _header(title_key: str) -> None:
@@ -112,6 +112,7 @@ def _counters(store: Store, user: User, unit: units.Unit) -> None:
                               args=(partial(_add_counter, store, user, unit.unit_id),))
     by_id = {c.counter_id: c for c in counters}
     picked = st.selectbox(t("admin.counters.pick"), list(by_id), index=None, key=f"adm_counter_{unit.unit_id}",
+                          placeholder=t("admin.choose"),
                           format_func=lambda cid: f"{by_id[cid].name} ({cid})")
     if picked is None:
         return
@@ -186,13 +187,13 @@ def units_page(store: Store, user: User) -> None:
     for counter in units.list_counters(store):
         counts[counter.unit_id] = counts.get(counter.unit_id, 0) + 1
     _table([{t("col.unit_id"): u.unit_id, t("col.name"): u.name, t("col.block"): u.block,
-             t("col.parent"): u.parent_id, t("col.instrument"): u.instrument_id,
+             t("col.parent"): u.parent_id, t("col.instrument"): u.instrument_id or t("admin.default_instrument"),
              t("col.counters"): counts.get(u.unit_id, 0), t("col.active"): u.active} for u in all_units])
     names = {u.unit_id: u.name for u in all_units}
     _add_unit_form(store, user, names)
     st.subheader(t("admin.units.edit"))
     picked = st.selectbox(t("admin.units.pick"), list(names), format_func=_unit_label(names), index=None,
-                          key="adm_unit")
+                          placeholder=t("admin.choose"), key="adm_unit")
     if picked is not None:
         unit = next(u for u in all_units if u.unit_id == picked)
         _edit_unit_form(store, user, unit)
@@ -266,7 +267,8 @@ def users_page(store: Store, user: User) -> None:
                               args=(partial(_add_user, store, user),))
     st.subheader(t("admin.users.edit"))
     by_name = {u.username: u for u in everyone}
-    picked = st.selectbox(t("admin.users.pick"), list(by_name), index=None, key="adm_user")
+    picked = st.selectbox(t("admin.users.pick"), list(by_name), index=None, placeholder=t("admin.choose"),
+                          key="adm_user")
     if picked is not None:
         _edit_user_form(store, user, by_name[picked], names)
 
@@ -296,7 +298,7 @@ def review_page(store: Store, user: User) -> None:
     labels = {r.response_id: f"{r.response_id[:8]} — {r.unit_name} — {r.flag_reasons}" for r in flagged}
     with st.form("adm_review", clear_on_submit=True):
         st.selectbox(t("admin.review.pick"), list(labels), format_func=labels.__getitem__, index=None,
-                     key="adm_review_id")
+                     placeholder=t("admin.choose"), key="adm_review_id")
         st.text_input(t("admin.review.reason", n=administration.MIN_REASON_CHARS), key="adm_review_reason")
         left, right = st.columns(2)
         left.form_submit_button(t("admin.review.include"), on_click=_act, args=(partial(_review, store, user, True),))

@@ -1,0 +1,136 @@
+"""As a new administrator would: set up a district with two counters and a leader in the browser; a
+citizen rates the new counter on a phone; the leader logs in and sees that district only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from survey_app import accounts, config, links
+from survey_app.demo import generate_demo
+from survey_app.store import open_store
+from survey_app.units import import_units_file
+
+from .conftest import LiveApp, shot, start_app, wait_idle
+
+pytestmark = pytest.mark.browser
+
+ADMIN, PASSWORD = "quan-tri", "mat-khau-du-dai-1"
+LAPTOP = {"width": 1366, "height": 768}
+
+
+@pytest.fixture
+def live_app(tmp_path: Path) -> Iterator[LiveApp]:
+    """Demo responses in every district, and one administrator."""
+    with open_store(tmp_path / "data" / "sipas.duckdb") as store:
+        import_units_file(store, config.DEFAULT_UNITS_CSV)
+        generate_demo(store, responses=3000, seed=3)
+        accounts.create_user(store, "test", ADMIN, "admin", PASSWORD)
+    app = start_app(tmp_path)
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def laptop(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=LAPTOP, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def log_in(page: Page, app: LiveApp, name: str, password: str, landing: str) -> None:
+    page.goto(app.url)
+    wait_idle(page)
+    page.get_by_label("Tên đăng nhập").fill(name)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    settle(page, landing)
+
+
+def settle(page: Page, heading: str) -> None:
+    """Wait for a page's heading, then for the rerun that switching pages may still start."""
+    page.get_by_role("heading", name=heading).wait_for()
+    page.wait_for_timeout(500)
+    wait_idle(page)
+
+
+def expand(page: Page, label: str) -> None:
+    page.get_by_test_id("stExpander").filter(has_text=label).locator("summary").click()
+    page.wait_for_timeout(600)  # the opening animation: a widget clicked during it loses the click
+
+
+def fill(page: Page, key: str, text: str) -> None:
+    page.locator(f".st-key-{key} input").fill(text)
+
+
+def choose(page: Page, key: str, option: str) -> None:
+    """Pick in a selectbox with the keyboard: type the option (it is then the first one listed), take it.
+
+    Typing also reaches options that a long list has not drawn yet.
+    """
+    box = page.locator(f".st-key-{key} input")
+    box.click()
+    box.press("Control+A")
+    box.press_sequentially(option)
+    page.get_by_role("option").filter(has_text=option).first.wait_for()
+    box.press("ArrowDown")
+    box.press("Enter")
+    wait_idle(page)
+    assert box.input_value() == option
+
+
+def submit(page: Page, label: str) -> None:
+    page.get_by_test_id("stFormSubmitButton").filter(has_text=label).click()
+    wait_idle(page)
+
+
+def test_admin_sets_up_a_district_and_its_leader_sees_only_it(live_app: LiveApp, laptop: Page, phone: Page) -> None:
+    log_in(laptop, live_app, ADMIN, PASSWORD, "Đơn vị và quầy")
+    expand(laptop, "Thêm đơn vị")
+    fill(laptop, "adm_new_unit_id", "q-moi")
+    fill(laptop, "adm_new_unit_name", "Quận Mới")
+    choose(laptop, "adm_new_unit_block", "Khối quận, huyện, thị xã")
+    choose(laptop, "adm_new_unit_instrument", "nhanh-3")
+    submit(laptop, "Thêm đơn vị")
+    laptop.get_by_text("Đã thêm đơn vị q-moi (kèm Quầy 1).").wait_for()
+    choose(laptop, "adm_unit", "Quận Mới (q-moi)")
+    fill(laptop, "adm_new_counter_id", "quay-2")
+    fill(laptop, "adm_new_counter_name", "Quầy 2 — Đất đai")
+    submit(laptop, "Thêm quầy")
+    laptop.get_by_text("Đã thêm quầy quay-2.").wait_for()
+    shot(laptop, "admin-1-units")
+
+    laptop.get_by_role("link", name="Người dùng").click()
+    settle(laptop, "Người dùng")
+    expand(laptop, "Thêm người dùng")
+    fill(laptop, "adm_new_username", "lanh-dao-q-moi")
+    choose(laptop, "adm_new_role", "Lãnh đạo")
+    choose(laptop, "adm_new_user_unit", "Quận Mới (q-moi)")
+    submit(laptop, "Thêm người dùng")
+    message = laptop.get_by_text("Đã tạo tài khoản lanh-dao-q-moi.")
+    message.wait_for()
+    password = laptop.get_by_test_id("stAlertContainer").locator("code").inner_text()
+    shot(laptop, "admin-2-users")
+    laptop.get_by_role("button", name="Đăng xuất").click()
+    laptop.get_by_text("Đã đăng xuất.").wait_for()
+
+    keys = links.load_keys(live_app.data_dir / links.KEY_FILE_NAME)
+    phone.goto(links.survey_url(links.make_token("q-moi", "quay-2", "nhanh-3", keys=keys), base_url=live_app.url))
+    phone.locator(".st-key-r_HL1").get_by_role("radio", name="Hài lòng", exact=True).tap()
+    wait_idle(phone)
+    phone.get_by_role("button", name="Gửi đánh giá").tap()
+    phone.get_by_text("Cảm ơn Ông/Bà!").wait_for()
+
+    log_in(laptop, live_app, "lanh-dao-q-moi", password, "Kết quả đánh giá sự hài lòng")
+    nav = laptop.get_by_test_id("stSidebarNav")
+    assert sorted(nav.get_by_role("link").all_inner_texts()) == ["Kết quả đánh giá", "Tài khoản của tôi"]
+    main = laptop.get_by_test_id("stMain")
+    main.get_by_text("Quận Mới").filter(visible=True).first.wait_for()
+    shot(laptop, "admin-3-leader-dashboard")
+    text = main.inner_text()
+    assert "Quận Cầu Giấy" not in text and "Sở Tư pháp" not in text

@@ -313,14 +313,24 @@ def admit(con: duckdb.DuckDBPyConnection, records: Sequence[ResponseRecord], ins
 
 # -- over stored data ---------------------------------------------------------------------------------
 
-# ResponseRecord.answer_pattern, computed from the answers table for rows written in bulk.
-PATTERN_SQL = (
-    "UPDATE responses SET answer_pattern = p.pattern"
-    " FROM (SELECT response_id, string_agg(coalesce(CAST(value AS VARCHAR), '-'), '' ORDER BY item_id) AS pattern"
-    "       FROM answers WHERE response_id IN (SELECT response_id FROM responses WHERE answer_pattern IS NULL)"
-    "       GROUP BY response_id) AS p"
-    " WHERE responses.response_id = p.response_id"
-)
+def fill_patterns(con: duckdb.DuckDBPyConnection, instruments: Mapping[str, Instrument]) -> None:
+    """ResponseRecord.answer_pattern for rows written in bulk, from the answers table.
+
+    One conditional aggregate per item of the instrument, in item-id order: an aggregate with its
+    own ORDER BY (string_agg … ORDER BY) needs tens of GB for a million responses.
+    """
+    for instrument in instruments.values():
+        items = sorted(instrument.answer_items)
+        ratings = ", ".join(["coalesce(CAST(max(value) FILTER (WHERE item_id = ?) AS VARCHAR), '-')"] * len(items))
+        con.execute(
+            "UPDATE responses SET answer_pattern = p.pattern"
+            f" FROM (SELECT response_id, concat({ratings}) AS pattern FROM answers"
+            "       WHERE response_id IN (SELECT response_id FROM responses"
+            "                             WHERE answer_pattern IS NULL AND instrument_id = ?)"
+            "       GROUP BY response_id) AS p"
+            " WHERE responses.response_id = p.response_id",
+            [*items, instrument.id],
+        )
 
 
 def _audit(con: duckdb.DuckDBPyConnection, action: str, detail: str) -> None:
@@ -357,7 +367,7 @@ def scan(store: Store) -> ScanResult:
     """Judge every stored response as `submit` would have, and flag the suspect ones never judged
     (status 'ok' without reasons). Run it after importing or generating data in bulk."""
     begun = time.perf_counter()
-    store.write(lambda con: con.execute(PATTERN_SQL))
+    store.write(lambda con: fill_patterns(con, store.instruments))
     context = Context(store.flag_rules, {i.id: top_pattern(i) for i in store.instruments.values()},
                       dict(store.query("SELECT unit_id, hours FROM opening_hours")))
     examined, verdicts = 0, []

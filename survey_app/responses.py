@@ -70,7 +70,7 @@ class ResponseRecord:
     def answer_pattern(self) -> str:
         """The ratings in item-id order, "-" for N/A: identical answer sets have equal patterns.
 
-        integrity.PATTERN_SQL computes the same string from the answers table.
+        integrity.fill_patterns computes the same string from the answers table.
         """
         return "".join("-" if value is None else str(value) for _, value in sorted(self.answers))
 

@@ -288,7 +288,7 @@ def test_pattern_sql_matches_the_record_pattern(store: Store) -> None:
     store.submit(response)
     written = store.query("SELECT answer_pattern FROM responses")[0][0]
     store.write(lambda con: con.execute("UPDATE responses SET answer_pattern = NULL"))
-    store.write(lambda con: con.execute(integrity.PATTERN_SQL))
+    store.write(lambda con: integrity.fill_patterns(con, store.instruments))
     assert store.query("SELECT answer_pattern FROM responses")[0][0] == written
     assert written == "".join("-" if answers[k] is None else str(answers[k]) for k in sorted(answers))
 

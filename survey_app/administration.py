@@ -29,6 +29,8 @@ _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MIN_REASON_CHARS = 5
 EXPORT_FORMATS = ("csv", "parquet")
 Row = TypeVar("Row")
+# One change of a multi-field edit: its audit action, the audit detail, the SQL (in units.py) that makes it.
+Change = tuple[str, str | None, Callable[[duckdb.DuckDBPyConnection], bool]]
 
 
 def _audited(store: Store, actor: str, action: str, target: str, detail: str | None,
@@ -92,7 +94,7 @@ def update_unit(store: Store, actor: str, unit_id: str, *, name: str, instrument
         raise Refused("admin.unknown_unit", unit=unit_id)
     name = _check_name(name)
     _check_instrument(store, instrument_id)
-    todo: list[tuple[str, str | None, Callable[[duckdb.DuckDBPyConnection], bool]]] = []
+    todo: list[Change] = []
     if name != unit.name:
         todo.append(("unit.rename", f"{unit.name} → {name}", lambda con: units.set_unit_name(con, unit_id, name)))
     if instrument_id != unit.instrument_id:
@@ -105,8 +107,7 @@ def update_unit(store: Store, actor: str, unit_id: str, *, name: str, instrument
     return len(todo)
 
 
-def _apply(store: Store, actor: str, target: str,
-           todo: list[tuple[str, str | None, Callable[[duckdb.DuckDBPyConnection], bool]]]) -> None:
+def _apply(store: Store, actor: str, target: str, todo: list[Change]) -> None:
     def work(con: duckdb.DuckDBPyConnection) -> None:
         for action, detail, change in todo:
             change(con)
@@ -133,7 +134,7 @@ def update_counter(store: Store, actor: str, unit_id: str, counter_id: str, *, n
     if counter is None:
         raise Refused("admin.unknown_counter", counter=counter_id, unit=unit_id)
     name = _check_name(name)
-    todo: list[tuple[str, str | None, Callable[[duckdb.DuckDBPyConnection], bool]]] = []
+    todo: list[Change] = []
     if name != counter.name:
         todo.append(("counter.rename", f"{counter.name} → {name}",
                      lambda con: units.set_counter_name(con, unit_id, counter_id, name)))

@@ -36,7 +36,9 @@ def _table(rows: list[dict[str, Any]]) -> None:
     st.dataframe(pd.DataFrame(rows).fillna(""), hide_index=True)  # an empty cell, not "None"
 
 
-def _header(title_key: str) -> None:
+def _header(title_key: str, user: User) -> None:
+    if user.role != "admin":  # the router lists these pages for admins only; this is a second lock
+        st.stop()
     st.title(t(title_key))
     flash.show()
 
@@ -181,7 +183,7 @@ def _dossiers_import(store: Store, user: User) -> None:
 
 
 def units_page(store: Store, user: User) -> None:
-    _header("admin.units.title")
+    _header("admin.units.title", user)
     all_units = units.list_units(store, active_only=False)
     counts: dict[str, int] = {}
     for counter in units.list_counters(store):
@@ -250,7 +252,7 @@ def _edit_user_form(store: Store, user: User, account: User, names: dict[str, st
 
 
 def users_page(store: Store, user: User) -> None:
-    _header("admin.users.title")
+    _header("admin.users.title", user)
     everyone = accounts.list_users(store)
     _table([{t("col.username"): u.username, t("col.role"): t(f"role.{u.role}"), t("col.unit"): u.unit_id,
              t("col.email"): u.email, t("col.active"): u.active, t("col.locked_until"): u.locked_until,
@@ -285,7 +287,7 @@ def _review(store: Store, user: User, include: bool) -> str:
 
 
 def review_page(store: Store, user: User) -> None:
-    _header("admin.review.title")
+    _header("admin.review.title", user)
     st.caption(t("admin.review.help"))
     flagged = administration.flagged_responses(store)
     if not flagged:
@@ -333,7 +335,7 @@ def _download(archive: Path) -> None:
 
 
 def data_page(store: Store, user: User) -> None:
-    _header("admin.data.title")
+    _header("admin.data.title", user)
     st.subheader(t("admin.keys.title"))
     st.write(t("admin.keys.current", version=links.current_key_version()))
     st.checkbox(t("admin.keys.confirm"), key="adm_keys_confirm")
@@ -355,7 +357,7 @@ def data_page(store: Store, user: User) -> None:
 # -- audit log -------------------------------------------------------------------------------------
 
 def audit_page(store: Store, user: User) -> None:
-    _header("admin.audit.title")
+    _header("admin.audit.title", user)
     left, right = st.columns(2)
     action = left.text_input(t("admin.audit.action"), key="adm_audit_action").strip() or None
     actor = right.text_input(t("admin.audit.actor"), key="adm_audit_actor").strip() or None

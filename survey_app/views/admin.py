@@ -39,6 +39,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
 def _header(title_key: str, user: User) -> None:
     if user.role != "admin":  # the router lists these pages for admins only; this is a second lock
         st.stop()
+    st.set_page_config(layout="wide")  # room for the tables
     st.title(t(title_key))
     flash.show()
 

@@ -2,10 +2,12 @@
 
 Starts the app (`streamlit run`, fresh temporary database, integrity rules on) and SESSIONS browser
 contexts in Debian's Chromium, each a different phone (its own user agent) at a different counter.
-All open the form at once, answer it and submit. Prints first-load and submit latencies
-(p50/p95/max), errors, and what the database holds afterwards (every thanked citizen must be there).
+All open the form at once (or arriving over --ramp seconds), answer it and submit. Prints first-load
+and submit latencies (p50/p95/max), errors, the server's CPU time, and what the database holds
+afterwards (every thanked citizen must be there).
 
-Run: .venv/bin/python bench/bench_load.py [--sessions 50] [--instrument nhanh-3|sipas-dvc] [--timeout 300]
+Run: .venv/bin/python bench/bench_load.py [--sessions 50] [--instrument nhanh-3|sipas-dvc] [--ramp 0]
+                                         [--timeout 300]
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ async def _answer_full(page: Page) -> None:
         await _idle(page)
 
 
-async def citizen(browser: Browser, url: str, n: int, instrument: str) -> Session:
+async def citizen(browser: Browser, url: str, n: int, instrument: str, delay: float) -> Session:
+    await asyncio.sleep(delay)
     session = Session()
     context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
                                         user_agent=f"Mozilla/5.0 (Linux; Android 14; bench-phone-{n}) Mobile")
@@ -90,7 +93,7 @@ async def citizen(browser: Browser, url: str, n: int, instrument: str) -> Sessio
     return session
 
 
-async def crowd(app: LiveApp, sessions: int, instrument: str, timeout: float) -> list[Session]:
+async def crowd(app: LiveApp, sessions: int, instrument: str, ramp: float, timeout: float) -> list[Session]:
     # The server holds the database: the units are those `init` loaded from the default file.
     units = [u.unit_id for u in read_units_csv(config.DEFAULT_UNITS_CSV.read_text(encoding="utf-8"))]
     urls = [survey_link(app, units[n % len(units)], DEFAULT_COUNTER[0], instrument) for n in range(sessions)]
@@ -100,7 +103,8 @@ async def crowd(app: LiveApp, sessions: int, instrument: str, timeout: float) ->
                                             "--disable-dev-shm-usage"])
         try:
             return await asyncio.wait_for(
-                asyncio.gather(*(citizen(browser, url, n, instrument) for n, url in enumerate(urls))), timeout)
+                asyncio.gather(*(citizen(browser, url, n, instrument, ramp * n / sessions)
+                                 for n, url in enumerate(urls))), timeout)
         finally:
             await browser.close()
 
@@ -124,19 +128,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--instrument", choices=("nhanh-3", "sipas-dvc"), default="nhanh-3")
+    parser.add_argument("--ramp", type=float, default=0, help="spread the arrivals over this many seconds")
     parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole crowd")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="sipas-load-"))
     app = start_app(folder)  # binds 127.0.0.1 only
     begun, cpu_before = time.perf_counter(), cpu_seconds(app.process.pid)
     try:
-        results = asyncio.run(crowd(app, args.sessions, args.instrument, args.timeout))
+        results = asyncio.run(crowd(app, args.sessions, args.instrument, args.ramp, args.timeout))
         server_cpu = cpu_seconds(app.process.pid) - cpu_before
     finally:
         elapsed = time.perf_counter() - begun
         app.stop()
     thanked = [s for s in results if s.submit is not None]
-    print(f"{args.sessions} concurrent sessions ({args.instrument}) against {app.url} in {elapsed:.1f} s; "
+    print(f"{args.sessions} sessions ({args.instrument}, arriving over {args.ramp:g} s) against {app.url} "
+          f"in {elapsed:.1f} s; "
           f"server CPU {server_cpu:.1f} s ({1000 * server_cpu / args.sessions:.0f} ms per session; "
           f"{os.cpu_count()} cores shared with the browser)")
     print(_figures("first load (open link → form ready)", [s.first_load for s in results if s.first_load]))

@@ -69,7 +69,7 @@ class Catalog:
 
 def _from_definition(definition: dict[str, Any], label: str) -> Instrument:
     # The stored definition is the parsed YAML file; survey_app builds instruments from exactly that.
-    return instrument_files._build(Path(label), definition)
+    return instrument_files.instrument_from_definition(Path(label), definition)
 
 
 def _codes(item: Item, instrument_id: str, method: Method) -> Codes:

@@ -67,6 +67,7 @@ def main() -> None:
         st.navigation([st.Page(partial(login.page, store), title=t("login.title"), url_path="login", default=True)],
                       position="hidden").run()
         return
+    st.set_page_config(layout="wide")  # staff and leaders work on laptops and meeting-room screens
     login.sidebar(user)
     st.navigation(_pages(store, user)).run()
 

@@ -184,7 +184,7 @@ def load_instrument(path: Path) -> Instrument:
     error = jsonschema.exceptions.best_match(_schema_validator().iter_errors(raw))
     if error is not None:
         raise InstrumentError(path, _place(error.absolute_path), error.message)
-    return _build(path, raw)
+    return instrument_from_definition(path, raw)
 
 
 def _text(node: dict[str, Any]) -> Text:
@@ -201,7 +201,8 @@ def _condition(node: dict[str, Any] | None) -> Condition | None:
     )
 
 
-def _build(path: Path, raw: dict[str, Any]) -> Instrument:
+def instrument_from_definition(path: Path, raw: dict[str, Any]) -> Instrument:
+    """Build an instrument from a parsed definition (a file, or a version stored in the database)."""
     ids_seen: dict[str, str] = {}
 
     def claim(identifier: str, place: str) -> None:

@@ -334,8 +334,9 @@ def fill_patterns(con: duckdb.DuckDBPyConnection, instruments: Mapping[str, Inst
 
 
 def _audit(con: duckdb.DuckDBPyConnection, action: str, detail: str) -> None:
-    con.execute("INSERT INTO audit_log (logged_at, actor, action, target, detail)"
-                " VALUES (current_timestamp, 'integrity', ?, NULL, ?)", [action, detail])
+    from survey_app import audit  # it imports the store, which imports this module
+
+    audit.record(con, "integrity", action, None, detail)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ disk — and a locked database or a read-only data directory gets a clear messag
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -83,6 +84,13 @@ def test_kill_9_mid_load_loses_no_acknowledged_response(prepared_db: Path) -> No
                                  " JOIN answers a USING (response_id) GROUP BY r.unit_id")
         assert sum(n for _, n, _ in by_unit) >= len(acknowledged) and all(1 <= mean <= 5 for *_, mean in by_unit)
         reopened.submit(dvc_response())  # and it takes new responses
+        counted = reopened.query("SELECT count(*) FROM responses WHERE status = 'ok'")[0][0]
+    indices = subprocess.run([sys.executable, "-m", "results", "compute", "--db", str(prepared_db), "--format", "json"],
+                             capture_output=True, text=True, timeout=120, cwd=config.PROJECT_DIR)
+    assert indices.returncode == 0, indices.stderr
+    groups = json.loads(indices.stdout)
+    computed = [g["sipas"] for g in groups if g["n"]]
+    assert sum(g["n"] for g in groups) == counted and computed and all(0 <= s <= 100 for s in computed)
 
 
 def test_full_disk_refuses_with_a_clear_message_and_loses_nothing(prepared_db: Path) -> None:

@@ -223,7 +223,8 @@ class _Generator:
         for b in range(count):
             unit = self.unit_ids[rng.integers(len(self.unit_ids))]
             size = BURST_SIZE
-            t0 = self.end.timestamp() - rng.integers(1, self.days) * 86_400 + 9 * 3600
+            midnight = self.end.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+            t0 = midnight - rng.integers(1, self.days) * 86_400 + 9 * 3600  # a morning at the counter
             ids = np.arange(start + written, start + written + size)
             stamps = t0 + np.cumsum(rng.integers(8, 30, size=size))
             stage = np.array(["da_nhan"] * size, dtype=object)

@@ -6,6 +6,7 @@ is tested without a browser.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 from survey_app import config
 from survey_app.i18n import t
 from survey_app.instruments import Instrument, Item, Question
-from survey_app.responses import PHONE, InvalidResponse, clean_comment
+from survey_app.responses import PHONE, RECEIPT, InvalidResponse, clean_comment
 
 NA = "na"  # the N/A choice of an item, stored as NULL
 
@@ -43,6 +44,7 @@ class FormState:
     wants_contact: bool = False
     phone: str = ""
     consent: bool = False
+    receipt: str = ""  # optional dossier code: one rating per dossier
 
 
 def is_quick(instrument: Instrument) -> bool:
@@ -101,6 +103,8 @@ def _extra_errors(instrument: Instrument, state: FormState) -> dict[str, str]:
         except InvalidResponse as exc:
             key = "form.comment_too_long" if exc.code == "too_long" else "form.comment_bad_char"
             errors["comment"] = t(key, lang, n=len(state.comment), max=config.COMMENT_MAX_CHARS)
+    if state.receipt and not RECEIPT.fullmatch(re.sub(r"\s+", "", state.receipt).upper()):
+        errors["receipt"] = t("form.receipt_invalid", lang)
     if state.wants_contact:
         phone = "".join(ch for ch in state.phone if ch.isdigit() or ch == "+")
         if not PHONE.match(phone):
@@ -136,6 +140,8 @@ def submission(instrument: Instrument, state: FormState, *, unit_id: str, counte
         "choices": choices,
         "comment": state.comment if comment_shown(instrument, state) else None,
     }
+    if state.receipt:
+        response["receipt"] = state.receipt
     if state.wants_contact:
         response["contact"] = {"phone": state.phone, "consent": state.consent}
     return response

@@ -20,7 +20,7 @@ from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
@@ -422,20 +422,28 @@ def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=config.TIMEZONE)
 
 
-def flagged_share(store: Store, period_from: date, period_to: date) -> list[FlaggedShare]:
+class Readable(Protocol):
+    """A store, or a view of part of it (the dashboard's slice for a leader's units)."""
+
+    def cursor(self) -> duckdb.DuckDBPyConnection: ...
+
+
+def flagged_share(source: Readable, period_from: date, period_to: date) -> list[FlaggedShare]:
     """Per unit with responses from `period_from` to `period_to` (Vietnam dates, both included):
     responses, flagged ones, their share in percent and the reasons; highest share first."""
     bounds = [_day_start(period_from), _day_start(period_to + timedelta(days=1))]
-    totals = store.query(
-        "SELECT r.unit_id, u.name, u.block, count(*), count(*) FILTER (WHERE r.status = 'flagged')"
-        " FROM responses r LEFT JOIN units u ON u.unit_id = r.unit_id"
-        " WHERE r.submitted_at >= ? AND r.submitted_at < ? GROUP BY r.unit_id, u.name, u.block", bounds)
-    reasons: dict[str, Counter[str]] = {}
-    for unit_id, found, n in store.query(
+    with source.cursor() as cur:
+        totals = cur.execute(
+            "SELECT r.unit_id, u.name, u.block, count(*), count(*) FILTER (WHERE r.status = 'flagged')"
+            " FROM responses r LEFT JOIN units u ON u.unit_id = r.unit_id"
+            " WHERE r.submitted_at >= ? AND r.submitted_at < ? GROUP BY r.unit_id, u.name, u.block", bounds).fetchall()
+        found = cur.execute(
             "SELECT unit_id, flag_reasons, count(*) FROM responses"
             " WHERE submitted_at >= ? AND submitted_at < ? AND status = 'flagged' GROUP BY unit_id, flag_reasons",
-            bounds):
-        for reason in (found or "").split(","):
+            bounds).fetchall()
+    reasons: dict[str, Counter[str]] = {}
+    for unit_id, listed, n in found:
+        for reason in (listed or "").split(","):
             reasons.setdefault(unit_id, Counter())[reason] += n
     shares = [FlaggedShare(unit_id, name, block, n, flagged, 100 * flagged / n, dict(reasons.get(unit_id, {})))
               for unit_id, name, block, n, flagged in totals]

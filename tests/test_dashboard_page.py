@@ -279,3 +279,19 @@ def test_a_unit_on_the_quick_form_opens_on_it_and_every_tab_works(quick_rating_d
         if label == "Ý kiến người dân":
             feed = at.dataframe[0].value
             assert list(feed["comment"]) == ["Chờ quá lâu"] and list(feed["low"]) == ["HL1"]
+
+
+
+def test_flagged_share_is_shown_within_the_leaders_scope(store: Store, db_path: Path) -> None:
+    now = datetime.now(TIMEZONE) - timedelta(minutes=1)
+    for unit in (CAU_GIAY, BA_DINH):
+        add(store, [dvc(unit, answers(4), when=now), dvc(unit, answers(5), when=now)])
+    store.write(lambda con: con.execute(
+        "UPDATE responses SET status = 'flagged', flag_reasons = 'burst_client'"
+        " WHERE response_id IN (SELECT max(response_id) FROM responses GROUP BY unit_id)"))
+    store.close()
+    at = open_page(str(db_path), {CAU_GIAY})
+    expander = next(e for e in at.expander if e.label.startswith("Phiếu nghi vấn bị gắn cờ (1)"))
+    frame = expander.dataframe[0].value
+    assert list(frame["name"]) == ["Quận Cầu Giấy"]
+    assert list(frame["share"]) == [50.0] and frame["reasons"][0] == "burst_client (1)"

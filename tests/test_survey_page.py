@@ -178,3 +178,23 @@ def test_huge_comment_is_cut_at_the_limit_by_the_server(app_db: Path) -> None:
     at.session_state["comment"] = "x" * 1_000_000  # past the browser's own limit, as a forged client could
     at = press(at, "Gửi đánh giá")
     assert count(app_db, "SELECT max(length(text)) FROM comments") == config.COMMENT_MAX_CHARS
+
+
+def test_a_dossier_code_rates_its_dossier_once(app_db: Path) -> None:
+    token = links.make_token("so-tu-phap", "quay-1", "sipas-dvc")
+    for attempt in range(2):
+        at = answer_dvc(open_form(token), dvc_answers(4))
+        at.text_input(key="receipt").input("hs-2026 000123")
+        at = press(at, "Gửi đánh giá")
+        if attempt == 0:
+            assert at.title[0].value == "Cảm ơn Ông/Bà!"
+    assert any("đã được dùng để đánh giá" in e.value for e in at.error)
+    assert count(app_db) == 1
+
+
+def test_a_malformed_dossier_code_is_explained_next_to_the_field(app_db: Path) -> None:
+    at = answer_dvc(open_form(links.make_token("so-tu-phap", "quay-1", "sipas-dvc")), dvc_answers(4))
+    at.text_input(key="receipt").input("ab")
+    at = press(at, "Gửi đánh giá")
+    assert any("Mã hồ sơ chưa đúng" in e.value for e in at.error)
+    assert count(app_db) == 0

@@ -22,7 +22,7 @@ from results import Period, Results, compute, live
 from results.cchc import UnitPoints, cchc_points
 from results.model import GroupResult
 from results.periods import period_between
-from survey_app import charts, config
+from survey_app import charts, config, integrity
 from survey_app.i18n import t
 from survey_app.store import Store
 from survey_app.units import BLOCKS, Unit, list_counters, list_units
@@ -91,6 +91,16 @@ def _units(_store: Store, db: str, slice_: live.Slice, period: Period, instrumen
 def _counters(_store: Store, db: str, slice_: live.Slice, period: Period, instrument_id: str) -> Results:
     return compute(live.SlicedSource(_store, slice_), period, by="counter", instrument_id=instrument_id,
                    choices=False, compare=False)
+
+
+@_cached
+def _flagged(_store: Store, db: str, slice_: live.Slice, period: Period) -> pd.DataFrame:
+    shares = integrity.flagged_share(live.SlicedSource(_store, slice_), period.first, period.last)
+    return pd.DataFrame([
+        {"name": s.name or s.unit_id, "responses": s.responses, "flagged": s.flagged, "share": round(s.share, 2),
+         "reasons": ", ".join(f"{reason} ({n})" for reason, n in sorted(s.reasons.items(), key=lambda r: -r[1]))}
+        for s in shares if s.flagged
+    ])
 
 
 @_cached
@@ -343,6 +353,21 @@ def _ranking_tab(store: Store, view: View, results: Results) -> None:
         if frame["sipas"].notna().any():
             _chart(charts.ranking(frame), f"xep-hang-{block}", view)
         _ranking_table(frame, points)
+    _flagged_table(store, view)
+
+
+def _flagged_table(store: Store, view: View) -> None:
+    """Responses held back as suspect, per unit: a unit with many flags is itself a finding."""
+    flagged = _flagged(*_key(store, view), view.period)
+    with st.expander(t("dash.flagged", n=int(flagged["flagged"].sum()) if len(flagged) else 0)):
+        if flagged.empty:
+            st.caption(t("dash.flagged_none"))
+            return
+        st.caption(t("dash.flagged_help"))
+        st.dataframe(flagged, hide_index=True, column_config={
+            "name": t("dash.col.unit"), "responses": t("dash.col.n"), "flagged": t("dash.col.flagged"),
+            "share": st.column_config.NumberColumn(t("dash.col.flagged_share"), format="%.2f %%"),
+            "reasons": t("dash.col.reasons")})
 
 
 def _elements_tab(store: Store, view: View, results: Results) -> None:

@@ -113,6 +113,7 @@ def _save_widgets(instrument: Instrument, step: Step, state: FormState) -> None:
         state.phone = (ss.get("phone") or "").strip()
         state.wants_contact = bool(state.phone)
         state.consent = bool(ss.get("consent"))
+        state.receipt = (ss.get("receipt") or "").strip()
 
 
 def _go(instrument: Instrument, step: Step, delta: int) -> None:
@@ -202,6 +203,10 @@ def _more_fields(instrument: Instrument, state: FormState, errors: dict[str, str
             for question in about:
                 _question(question, state, errors)
     _comment_box(instrument, state, errors)
+    st.text_input(t("form.receipt", lang), key="receipt", value=state.receipt, max_chars=40,
+                  placeholder=t("form.optional", lang), help=t("form.receipt_help", lang))
+    if "receipt" in errors:
+        st.error(errors["receipt"], icon="⚠️")
     with st.expander(t("form.contact_ask", lang), expanded=bool(state.phone)):
         st.caption(t("form.contact_note", lang))
         st.text_input(t("form.contact_phone", lang), key="phone", value=state.phone, max_chars=20)

@@ -132,8 +132,11 @@ def bootstrap_se(scope: Scope, catalog: Catalog, method: Method,
     patterns: dict[str, list[tuple[int, int, int]]] = {}
     for g, answered, satisfied, count in scope.query(_PATTERNS, code_params, codes=code_sql):
         patterns.setdefault(g, []).append((int(answered), int(satisfied), int(count)))
+    for found in patterns.values():
+        found.sort()  # SQL returns groups in any order; the same seed must give the same resamples
     rng = np.random.default_rng(method.bootstrap_seed)
-    return {g: _bootstrap_one(patterns.get(g, []), counts, catalog, method, rng) for g, counts in groups.items()}
+    ordered = sorted(groups.items())  # one generator walks the groups: a fixed order keeps them reproducible
+    return {g: _bootstrap_one(patterns.get(g, []), counts, catalog, method, rng) for g, counts in ordered}
 
 
 def _bootstrap_one(patterns: list[tuple[int, int, int]], counts: GroupCounts, catalog: Catalog,

@@ -54,7 +54,7 @@ def log_in(page: Page, app: LiveApp, name: str, password: str, landing: str) -> 
 
 def settle(page: Page, heading: str) -> None:
     """Wait for a page's heading, then for the rerun that switching pages may still start."""
-    page.get_by_role("heading", name=heading).wait_for()
+    page.get_by_role("heading", name=heading, exact=True).wait_for()
     page.wait_for_timeout(500)
     wait_idle(page)
 

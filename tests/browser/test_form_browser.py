@@ -66,7 +66,7 @@ def test_citizen_answers_every_step_and_one_response_is_stored(live_app: LiveApp
         shot(phone, f"form-{steps}")
         next_step(phone)
         assert phone.get_by_text("câu chưa trả lời").count() == 0, f"step {steps} did not validate"
-    phone.get_by_role("textbox").last.fill("Cán bộ hướng dẫn tận tình, cảm ơn!")
+    phone.locator(".st-key-comment textarea").fill("Cán bộ hướng dẫn tận tình, cảm ơn!")
     shot(phone, f"form-{steps + 1}-last")
     next_step(phone, "Gửi đánh giá")
     phone.get_by_text("Cảm ơn Ông/Bà!").wait_for()

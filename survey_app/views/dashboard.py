@@ -313,10 +313,13 @@ def _chart(chart: alt.TopLevelMixin, name: str, view: View) -> None:
                        mime="image/png", on_click="ignore", key=f"png_{name}", icon=":material/download:")
 
 
+RANKING_COLUMNS = ("rank", "name", "sipas", "moe", "n", "change", "previous_rank", "ranked")
+
+
 def _ranking_frame(groups: list[GroupResult]) -> pd.DataFrame:
-    return pd.DataFrame([{"rank": g.rank, "name": g.name, "sipas": g.sipas, "moe": g.moe, "n": g.n,
-                          "change": g.change, "previous_rank": g.previous_rank, "ranked": g.rank is not None}
-                         for g in groups])
+    rows = [(g.rank, g.name, g.sipas, g.moe, g.n, g.change, g.previous_rank, g.rank is not None) for g in groups]
+    frame = pd.DataFrame(rows, columns=list(RANKING_COLUMNS))
+    return frame.astype({"rank": float, "previous_rank": float})  # None → NaN, printed "–"
 
 
 # How each numeric column of a table is printed (Vietnamese decimals come from _styled).

@@ -59,7 +59,8 @@ def small_tree(tmp_path: Path) -> Iterator[Store]:
 
 
 def decode(image: Image.Image) -> list[str]:
-    return [found.text for found in zxingcpp.read_barcodes(image)]
+    # QR codes only: the poster's text can look like a linear barcode to a decoder trying every format.
+    return [found.text for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
 
 
 def page_codes(pdf: bytes, dpi: int = 150) -> list[list[str]]:

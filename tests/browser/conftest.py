@@ -23,6 +23,7 @@ from survey_app import config
 
 CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
+LAPTOP = {"width": 1366, "height": 768}
 ARTIFACTS = config.PROJECT_DIR / "test-artifacts"
 
 
@@ -88,6 +89,21 @@ def start_app(tmp_path: Path, prepare: list[list[str]] | None = None) -> LiveApp
     return app
 
 
+def start_demo_app(tmp_path: Path, *, responses: int, seed: int, user: tuple[str, str, str]) -> LiveApp:
+    """Demo responses and one account (name, role, password), written before the app takes the file."""
+    from survey_app import accounts
+    from survey_app.demo import generate_demo
+    from survey_app.store import open_store
+    from survey_app.units import import_units_file
+
+    name, role, password = user
+    with open_store(tmp_path / "data" / "sipas.duckdb") as store:
+        import_units_file(store, config.DEFAULT_UNITS_CSV)
+        generate_demo(store, responses=responses, seed=seed)
+        accounts.create_user(store, "test", name, role, password)
+    return start_app(tmp_path)
+
+
 def cli(app: LiveApp, *args: str) -> str:
     """A survey_app command against the app's data folder (for those that do not open the database)."""
     env = {**os.environ, "SIPAS_DATA_DIR": str(app.data_dir), "SIPAS_DB": str(app.db)}
@@ -115,6 +131,15 @@ def phone(browser: Browser) -> Iterator[Page]:
                                   device_scale_factor=2)
     page = context.new_page()
     page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def laptop(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=LAPTOP, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
     yield page
     context.close()
 

@@ -7,40 +7,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
-from survey_app import accounts, config, links
-from survey_app.demo import generate_demo
-from survey_app.store import open_store
-from survey_app.units import import_units_file
+from survey_app import links
 
-from .conftest import LiveApp, shot, start_app, wait_idle
+from .conftest import LiveApp, shot, start_demo_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
 ADMIN, PASSWORD = "quan-tri", "mat-khau-du-dai-1"
-LAPTOP = {"width": 1366, "height": 768}
 
 
 @pytest.fixture
 def live_app(tmp_path: Path) -> Iterator[LiveApp]:
     """Demo responses in every district, and one administrator."""
-    with open_store(tmp_path / "data" / "sipas.duckdb") as store:
-        import_units_file(store, config.DEFAULT_UNITS_CSV)
-        generate_demo(store, responses=3000, seed=3)
-        accounts.create_user(store, "test", ADMIN, "admin", PASSWORD)
-    app = start_app(tmp_path)
+    app = start_demo_app(tmp_path, responses=3000, seed=3, user=(ADMIN, "admin", PASSWORD))
     yield app
     app.stop()
-
-
-@pytest.fixture
-def laptop(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=LAPTOP, locale="vi-VN")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
 
 
 def log_in(page: Page, app: LiveApp, name: str, password: str, landing: str) -> None:

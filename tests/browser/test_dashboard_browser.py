@@ -8,18 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
-from survey_app import accounts, config
-from survey_app.demo import generate_demo
-from survey_app.store import open_store
-from survey_app.units import BLOCKS, import_units_file, read_units_csv
+from survey_app import config
+from survey_app.units import BLOCKS, read_units_csv
 
-from .conftest import LiveApp, shot, start_app, wait_idle
+from .conftest import LAPTOP, LiveApp, shot, start_demo_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
-LAPTOP = {"width": 1366, "height": 768}
 LEADER, PASSWORD = "lanh-dao-tp", "mat-khau-du-dai-1"
 TABS = ("Thành phần, chi tiết", "Từng tiêu chí", "Xu hướng, giờ trong tuần", "Nhận định, mong đợi",
         "Ý kiến người dân", "Tải về")
@@ -28,22 +25,9 @@ TABS = ("Thành phần, chi tiết", "Từng tiêu chí", "Xu hướng, giờ tr
 @pytest.fixture
 def live_app(tmp_path: Path) -> Iterator[LiveApp]:
     """Demo responses and a city-level leader, written before the app takes the database."""
-    with open_store(tmp_path / "data" / "sipas.duckdb") as store:
-        import_units_file(store, config.DEFAULT_UNITS_CSV)
-        generate_demo(store, responses=5000, seed=2)
-        accounts.create_user(store, "test", LEADER, "leader", PASSWORD)
-    app = start_app(tmp_path)
+    app = start_demo_app(tmp_path, responses=5000, seed=2, user=(LEADER, "leader", PASSWORD))
     yield app
     app.stop()
-
-
-@pytest.fixture
-def laptop(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=LAPTOP, locale="vi-VN")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
 
 
 def log_in(page: Page, app: LiveApp) -> None:

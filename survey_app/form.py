@@ -66,19 +66,20 @@ def steps_for(instrument: Instrument, stage: str | None) -> list[Step]:
     return steps
 
 
+def _rated(state: FormState) -> dict[str, int | None]:
+    """Ratings given so far, without the N/A choices: what show_if conditions look at."""
+    return {k: v for k, v in state.ratings.items() if isinstance(v, int)}
+
+
 def shown(question: Question, state: FormState) -> bool:
-    if question.show_if is None:
-        return True
-    ratings = {k: v for k, v in state.ratings.items() if isinstance(v, int)}
-    return question.show_if.holds(state.stage, ratings)
+    return question.show_if is None or question.show_if.holds(state.stage, _rated(state))
 
 
 def comment_shown(instrument: Instrument, state: FormState) -> bool:
     spec = instrument.comment
     if spec is None:
         return False
-    ratings = {k: v for k, v in state.ratings.items() if isinstance(v, int)}
-    return spec.show_if is None or spec.show_if.holds(state.stage, ratings)
+    return spec.show_if is None or spec.show_if.holds(state.stage, _rated(state))
 
 
 def step_errors(instrument: Instrument, step: Step, state: FormState) -> dict[str, str]:

@@ -392,7 +392,3 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False,
             raise problem from None
         raise
     return Store(db, con, instruments, read_only)
-
-
-def new_response_id() -> str:
-    return str(uuid.uuid4())

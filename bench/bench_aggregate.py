@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 
 from results import Results, compute, period_between
-from results.periods import Period
-from survey_app import config
-from survey_app.demo import generate_demo
-from survey_app.instruments import load_instruments
+from survey_app.admin.units import import_units_file
+from survey_app.core import config
+from survey_app.core.instruments import load_instruments
+from survey_app.core.periods import Period
+from survey_app.demo.generate import generate_demo
 from survey_app.store import open_store
-from survey_app.units import import_units_file
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 RUNS = 7

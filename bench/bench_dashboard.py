@@ -33,7 +33,7 @@ from streamlit.testing.v1.element_tree import Block, Node
 
 from results import compute, live
 from survey_app.store import open_store
-from survey_app.views import dashboard
+from survey_app.ui import dashboard
 
 RUNS = 3
 INSTRUMENT = "sipas-dvc"
@@ -83,7 +83,7 @@ def data_functions(db: Path) -> None:
 
 def dashboard_app(db: str) -> None:
     from survey_app.store import open_store
-    from survey_app.views import dashboard
+    from survey_app.ui import dashboard
 
     with open_store(db, read_only=True) as store:
         dashboard.page(store, None)

@@ -27,8 +27,8 @@ from playwright.async_api import Browser, Page, async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from survey_app import config
-from survey_app.units import DEFAULT_COUNTER, read_units_csv
+from survey_app.admin.units import DEFAULT_COUNTER, read_units_csv
+from survey_app.core import config
 from tests.browser.conftest import CHROMIUM, PHONE, LiveApp, start_app
 from tests.browser.test_form_browser import survey_link
 

@@ -25,10 +25,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 
 from factories import dvc_answers, dvc_response  # noqa: E402
 
-from survey_app import config  # noqa: E402
-from survey_app.demo import generate_demo  # noqa: E402
+from survey_app.admin.units import import_units_file, list_units  # noqa: E402
+from survey_app.core import config  # noqa: E402
+from survey_app.demo.generate import generate_demo  # noqa: E402
 from survey_app.store import Store, open_store  # noqa: E402
-from survey_app.units import import_units_file, list_units  # noqa: E402
 
 
 def responses_for(writer: int, count: int, unit_ids: list[str]) -> list[dict]:

@@ -6,7 +6,7 @@ A library (the dashboard calls it) and a command line (`python -m results`). Nev
 from results.aggregate import compute, rank_within_blocks
 from results.method import Method, MethodError, load_method
 from results.model import ChoiceResult, GroupResult, ItemResult, Results
-from results.periods import Period, PeriodError, parse_period, period_between
+from survey_app.core.periods import Period, PeriodError, parse_period, period_between
 
 __all__ = [
     "ChoiceResult", "GroupResult", "ItemResult", "Method", "MethodError", "Period", "PeriodError", "Results",

@@ -30,10 +30,9 @@ from results.formulas import (
 from results.margins import GroupCounts, bootstrap_se, linearisation_se
 from results.method import Method
 from results.model import GROUPINGS, ChoiceResult, GroupResult, ItemResult, Results
-from results.periods import Period, current_year, parse_period
 from results.scope import GROUP_KEYS, Scope, Source, open_cursor
-from survey_app.config import DEFAULT_INSTRUMENT, TIMEZONE
-from survey_app.units import BLOCKS
+from survey_app.core.config import BLOCKS, DEFAULT_INSTRUMENT, TIMEZONE
+from survey_app.core.periods import Period, current_year, parse_period
 
 NO_FIELD = "Không ghi lĩnh vực"
 MARGIN_NAMES = {"linearisation": "tuyến tính hóa (linearisation)",

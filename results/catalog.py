@@ -16,8 +16,8 @@ import duckdb
 
 from results.method import Method
 from results.scope import ONE_CODING
-from survey_app import instruments as instrument_files
-from survey_app.instruments import Instrument, Item
+from survey_app.core import instruments as instrument_files
+from survey_app.core.instruments import Instrument, Item
 
 
 class CatalogError(ValueError):

@@ -26,10 +26,10 @@ from results.export import (
 )
 from results.method import Method, MethodError, load_method
 from results.model import GROUPINGS, Results
-from results.periods import Period, PeriodError, current_year, parse_date, parse_period, period_between
 from results.report import FontMissing, write_report
-from survey_app.config import DEFAULT_INSTRUMENT
-from survey_app.store import StoreUnavailable, open_store
+from survey_app.core.config import DEFAULT_INSTRUMENT
+from survey_app.core.periods import Period, PeriodError, current_year, parse_date, parse_period, period_between
+from survey_app.db.store import StoreUnavailable, open_store
 
 FORMATS = ("table", "csv", "json", "xlsx")
 log = logging.getLogger("results")

@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from results.cchc import RuleTable, UnitPoints
 from results.model import GroupResult, ItemResult, Results
-from survey_app.units import BLOCKS
+from survey_app.core.config import BLOCKS
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NOT_ADEQUATE = "chưa đủ mẫu"

@@ -26,10 +26,10 @@ from results.formulas import choice_share, group_index, margin_of_error, respons
 from results.margins import _values
 from results.method import Method
 from results.model import GroupResult, Results
-from results.periods import Period, parse_period, period_between
 from results.report import write_report
 from results.scope import Scope, Source, open_cursor
-from survey_app.config import TIMEZONE
+from survey_app.core.config import TIMEZONE
+from survey_app.core.periods import Period, parse_period, period_between
 
 TREND_GRAINS = ("week", "month")
 FEED_LIMIT = 50

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from results.method import Method
-from results.periods import Period
-from survey_app.instruments import Instrument
-from survey_app.units import BLOCKS
+from survey_app.core.config import BLOCKS
+from survey_app.core.instruments import Instrument
+from survey_app.core.periods import Period
 
 GROUPINGS = ("unit", "block", "counter", "field")
 

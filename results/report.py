@@ -1,7 +1,7 @@
 """The PDF report of a period: "Kết quả đo lường sự hài lòng …" with the block rankings.
 
 fpdf2 with DejaVu Sans, which has every Vietnamese diacritic. The font is looked for in the
-project's survey_app/fonts, then where Debian's fonts-dejavu-core puts it.
+project's survey_app/core/fonts, then where Debian's fonts-dejavu-core puts it.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from fpdf.fonts import FontFace
 from results.cchc import RuleTable, UnitPoints
 from results.export import NOT_ADEQUATE, block_title
 from results.model import GroupResult, Results
-from survey_app.config import PROJECT_DIR
+from survey_app.core.config import FONTS_DIR
 
-FONT_DIRS = (PROJECT_DIR / "survey_app" / "fonts", Path("/usr/share/fonts/truetype/dejavu"))
+FONT_DIRS = (FONTS_DIR, Path("/usr/share/fonts/truetype/dejavu"))
 FONT = "DejaVuSans"
 TITLE = ("KẾT QUẢ ĐO LƯỜNG SỰ HÀI LÒNG CỦA NGƯỜI DÂN, TỔ CHỨC ĐỐI VỚI SỰ PHỤC VỤ "
          "CỦA CƠ QUAN HÀNH CHÍNH NHÀ NƯỚC")

@@ -12,11 +12,11 @@ from typing import Any
 
 import duckdb
 
-from results.periods import Period
-from survey_app.config import TIMEZONE_NAME
-from survey_app.store import Store
+from survey_app.core.periods import Period
+from survey_app.db.store import Readable, open_cursor
 
-Source = Store | duckdb.DuckDBPyConnection
+# What results read from: the store, a leader's slice of it, or a plain DuckDB connection.
+Source = Readable
 
 # The group key of each grouping. Constants picked by name, never text from a user.
 GROUP_KEYS = {
@@ -43,13 +43,6 @@ _SCOPE = """
 # Once the group keys are known, each gets a small integer: carrying and grouping an INTEGER through
 # the join of 20 million answers costs a quarter less than a VARCHAR.
 _KEYS = "JOIN (VALUES {rows}) AS k(g, gi) ON k.g = {key}"
-
-
-def open_cursor(source: Source) -> duckdb.DuckDBPyConnection:
-    """A fresh cursor in Vietnam time, from a Store or a plain DuckDB connection."""
-    cur = source.cursor()
-    cur.execute("SET TimeZone = ?", [TIMEZONE_NAME])
-    return cur
 
 
 @dataclass(frozen=True)
@@ -89,3 +82,5 @@ class Scope:
         if self.keys:
             rows = [(self.keys[row[0]], *row[1:]) for row in rows]
         return rows
+
+__all__ = ["GROUP_KEYS", "ONE_CODING", "Scope", "Source", "open_cursor"]

@@ -13,11 +13,12 @@ from functools import partial
 
 import streamlit as st
 
-from survey_app import accounts, config
-from survey_app.accounts import User
-from survey_app.i18n import t
+from survey_app.admin import accounts
+from survey_app.admin.accounts import User
+from survey_app.core import config
+from survey_app.core.i18n import t
 from survey_app.store import Store, StoreUnavailable, open_store
-from survey_app.views import admin, dashboard, login, staff_qr, survey
+from survey_app.ui import admin, dashboard, login, staff_qr, survey
 
 log = logging.getLogger("survey_app")
 

@@ -13,9 +13,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from survey_app import config, links
+from survey_app.collection import links
+from survey_app.core import config
+from survey_app.core.config import BLOCKS
+from survey_app.core.keys import current_key_version, rotate_keys
 from survey_app.store import Store, StoreUnavailable, open_store
-from survey_app.units import BLOCKS
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -29,7 +31,7 @@ def _store(args: argparse.Namespace) -> Store:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from survey_app.units import import_units_file, list_units
+    from survey_app.admin.units import import_units_file, list_units
 
     with _store(args) as store:
         if args.units or not list_units(store, active_only=False):
@@ -50,7 +52,7 @@ def _actor() -> str:
 
 
 def _first_admin(store: Store) -> None:
-    from survey_app import accounts
+    from survey_app.admin import accounts
 
     password = accounts.ensure_first_admin(store, _actor())
     if password:
@@ -59,7 +61,7 @@ def _first_admin(store: Store) -> None:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    from survey_app import accounts
+    from survey_app.admin import accounts
 
     password = sys.stdin.read().rstrip("\r\n") if args.password_stdin else accounts.generate_password()
     with _store(args) as store:
@@ -72,8 +74,8 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from survey_app import integrity
-    from survey_app.demo import generate_demo
+    from survey_app.demo.generate import generate_demo
+    from survey_app.integrity import maintenance
 
     if args.responses < 1:
         raise UsageError("--responses phải là số dương (must be positive)")
@@ -81,7 +83,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         summary = generate_demo(store, responses=args.responses, seed=args.seed, days=args.days,
                                 progress=not args.quiet)
         print(summary)
-        print(integrity.scan(store))  # bulk rows skip the writer's checks: judge them as submit would
+        print(maintenance.scan(store))  # bulk rows skip the writer's checks: judge them as submit would
     return 0
 
 
@@ -89,18 +91,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Prepare the database (schema, units, demo data when empty), then hand over to Streamlit."""
     import os
 
-    from survey_app import integrity
-    from survey_app.demo import generate_demo, has_responses
+    from survey_app.demo.generate import generate_demo, has_responses
+    from survey_app.integrity import maintenance
 
     with _store(args) as store:
-        from survey_app.units import import_units_file, list_units
+        from survey_app.admin.units import import_units_file, list_units
 
         if not list_units(store, active_only=False):
             import_units_file(store, config.DEFAULT_UNITS_CSV)
         if args.demo and not has_responses(store):
             print(generate_demo(store, responses=args.demo, seed=1, days=120, progress=True))
-            print(integrity.scan(store))
-        integrity.purge_contacts(store)  # the retention period holds even if nobody runs the command
+            print(maintenance.scan(store))
+        maintenance.purge_contacts(store)  # the retention period holds even if nobody runs the command
         _first_admin(store)  # scripts/run.sh on a fresh checkout: someone must be able to log in
     os.environ["SIPAS_DB"] = str(config.db_path(args.db))
     app = Path(__file__).with_name("app.py")
@@ -146,7 +148,7 @@ def _tree_links(store: Store, args: argparse.Namespace) -> list[links.PlaceLink]
 
 
 def _single_code(place: links.PlaceLink, out: Path, args: argparse.Namespace) -> bytes:
-    from survey_app import qr
+    from survey_app.collection import qr
     if out.suffix == ".png":
         return qr.qr_png(place.url, logo=args.logo)
     if out.suffix == ".svg":
@@ -155,7 +157,7 @@ def _single_code(place: links.PlaceLink, out: Path, args: argparse.Namespace) ->
 
 
 def cmd_qr(args: argparse.Namespace) -> int:
-    from survey_app import qr  # PDF and imaging libraries: loaded only by the command that draws
+    from survey_app.collection import qr  # PDF and imaging libraries: loaded only by the command that draws
 
     out = Path(args.out)
     if args.size not in qr.PAGE_SIZES:
@@ -177,13 +179,13 @@ def cmd_qr(args: argparse.Namespace) -> int:
             places = [_place_link(store, args)]
             data = _single_code(places[0], out, args)
     out.write_bytes(data)
-    print(f"Đã ghi {out}: {len(places)} mã, khóa phiên bản {links.current_key_version()} "
-          f"({len(places)} codes, key version {links.current_key_version()})")
+    print(f"Đã ghi {out}: {len(places)} mã, khóa phiên bản {current_key_version()} "
+          f"({len(places)} codes, key version {current_key_version()})")
     return 0
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
-    version = links.rotate_keys()
+    version = rotate_keys()
     print(f"Đã chuyển sang khóa phiên bản {version}: mã QR và liên kết cũ không còn dùng được — hãy in lại "
           f"áp phích (python -m survey_app qr --block all --out posters.zip). "
           f"(Now key version {version}; older codes are refused: print new posters.)")
@@ -191,36 +193,36 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 
 def cmd_integrity_scan(args: argparse.Namespace) -> int:
-    from survey_app import integrity
+    from survey_app.integrity import maintenance
 
     with _store(args) as store:
-        print(integrity.scan(store))
+        print(maintenance.scan(store))
     return 0
 
 
 def cmd_integrity_purge(args: argparse.Namespace) -> int:
-    from survey_app import integrity
+    from survey_app.integrity import maintenance
 
     days = config.CONTACT_RETENTION_DAYS if args.days is None else args.days
     with _store(args) as store:
-        count = integrity.purge_contacts(store, days=days)
+        count = maintenance.purge_contacts(store, days=days)
     print(f"Đã xóa {count} thông tin liên hệ cũ hơn {days:g} ngày; các phiếu vẫn giữ nguyên "
           f"({count} contact details older than {days:g} days removed; responses kept).")
     return 0
 
 
 def cmd_integrity_hours(args: argparse.Namespace) -> int:
-    from survey_app import integrity
+    from survey_app.integrity import maintenance
 
     with _store(args) as store:
-        integrity.set_opening_hours(store, args.unit, args.hours)
+        maintenance.set_opening_hours(store, args.unit, args.hours)
     shown = args.hours or f"mặc định {config.flag_rules().opening_hours!r}"
     print(f"Giờ làm việc của {args.unit}: {shown} (opening hours set)")
     return 0
 
 
 def cmd_dossiers_import(args: argparse.Namespace) -> int:
-    from survey_app.dossiers import import_dossiers_file
+    from survey_app.admin.dossiers import import_dossiers_file
 
     with _store(args) as store:
         count = import_dossiers_file(store, Path(args.file))  # DossiersFileError is a ValueError: exit 2

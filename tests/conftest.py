@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from survey_app import config
+from survey_app.admin.units import import_units_file
+from survey_app.core import config
 from survey_app.store import Store, open_store
-from survey_app.units import import_units_file
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from survey_app.store import Store
+from survey_app.db.store import Store
 
 
 def dvc_answers(value: int | None = 4, **overrides: int | None) -> dict[str, int | None]:

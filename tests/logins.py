@@ -10,8 +10,9 @@ from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from survey_app import accounts, config
-from survey_app.store import Store
+from survey_app.admin import accounts
+from survey_app.core import config
+from survey_app.db.store import Store
 
 APP = str(config.PROJECT_DIR / "survey_app" / "app.py")
 PASSWORD = "mat-khau-du-dai-1"
@@ -29,7 +30,7 @@ def add_user(store: Store, name: str, role: str, unit_id: str | None = None) -> 
 
 def add_wards(store: Store) -> None:
     """Two wards under Cầu Giấy and one under Ba Đình: a tree to test scopes on."""
-    from survey_app.units import Unit, upsert_units
+    from survey_app.admin.units import Unit, upsert_units
 
     upsert_units(store, [Unit("p-dich-vong", "Phường Dịch Vọng", "huyen", "q-cau-giay"),
                          Unit("p-yen-hoa", "Phường Yên Hòa", "huyen", "q-cau-giay"),

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from survey_app.config import TIMEZONE
-from survey_app.responses import validate_response
-from survey_app.store import Store, write_records
+from survey_app.core.config import TIMEZONE
+from survey_app.core.responses import validate_response
+from survey_app.db.store import Store, write_records
 
 ELEMENTS = {"TC": 4, "TT": 4, "CC": 5, "KQ": 3, "PA": 3}
 

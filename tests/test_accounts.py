@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from logins import PASSWORD, add_user, add_wards, cheap_hashes
 
-from survey_app import accounts, audit
-from survey_app.accounts import LoginFailed
+from survey_app.admin import accounts, audit
+from survey_app.admin.accounts import LoginFailed
 from survey_app.cli import main
-from survey_app.i18n import Refused
+from survey_app.core.i18n import Refused
 from survey_app.store import Store, open_store
 
 

@@ -11,8 +11,8 @@ from factories import dvc_response
 from logins import add_user, cheap_hashes, log_in, nav_paths, open_page, query
 from streamlit.testing.v1 import AppTest
 
-from survey_app import config
-from survey_app.store import Store
+from survey_app.core import config
+from survey_app.db.store import Store
 
 
 @pytest.fixture

@@ -11,9 +11,11 @@ import pytest
 from factories import dvc_response
 from logins import add_wards
 
-from survey_app import administration, audit, config, links, units
-from survey_app.i18n import Refused
-from survey_app.store import Store
+from survey_app.admin import administration, audit, units
+from survey_app.collection import links
+from survey_app.core import config
+from survey_app.core.i18n import Refused
+from survey_app.db.store import Store
 
 
 @pytest.fixture(autouse=True)

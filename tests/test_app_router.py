@@ -13,10 +13,11 @@ import streamlit as st
 from logins import APP, add_user, add_wards, cheap_hashes, log_in, nav_paths, open_page, query
 from streamlit.testing.v1 import AppTest
 
-import survey_app.views
-from survey_app import config, links
-from survey_app.store import Store
-from survey_app.views import login
+import survey_app.ui
+from survey_app.collection import links
+from survey_app.core import config
+from survey_app.db.store import Store
+from survey_app.ui import login
 
 ADMIN_PAGES = {"admin-units", "admin-users", "admin-review", "admin-data", "admin-audit"}
 
@@ -46,10 +47,10 @@ def _stand_in_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """The router is under test here, not the dashboard and QR pages (they have their own tests):
     stand-ins show their title and what the router handed them."""
     for name, title in (("dashboard", "Kết quả đánh giá"), ("staff_qr", "Mã QR và áp phích")):
-        stand_in = types.ModuleType(f"survey_app.views.{name}")
+        stand_in = types.ModuleType(f"survey_app.ui.{name}")
         stand_in.page = lambda store, given, title=title: (st.title(title), st.text(_shown(given)))
         monkeypatch.setitem(sys.modules, stand_in.__name__, stand_in)
-        monkeypatch.setattr(survey_app.views, name, stand_in, raising=False)
+        monkeypatch.setattr(survey_app.ui, name, stand_in, raising=False)
 
 
 def test_visitor_without_link_gets_only_the_login(app_db: Path) -> None:

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from factories import dvc_answers, dvc_response, table_counts
 
-from survey_app import config, links
-from survey_app.i18n import t
-from survey_app.responses import InvalidResponse
-from survey_app.store import Store
+from survey_app.collection import links
+from survey_app.core import config
+from survey_app.core.i18n import t
+from survey_app.core.keys import rotate_keys
+from survey_app.core.responses import InvalidResponse
+from survey_app.db.store import Store
 
 TABLES = ("responses", "answers", "choices", "comments", "contacts", "receipts", "audit_log")
 
@@ -201,7 +203,7 @@ def test_replayed_tokens_stay_valid_until_the_keys_rotate(store: Store, key_dir:
     token = links.make_token("so-tai-chinh", "quay-1", "sipas-dvc")
     # A poster's token is scanned by every citizen at the counter: replaying it is its purpose.
     assert links.resolve_link(store, token) == links.resolve_link(store, token)
-    links.rotate_keys()
+    rotate_keys()
     with pytest.raises(links.BadLink) as refused:
         links.resolve_link(store, token)
     assert refused.value.reason == "revoked"

@@ -16,11 +16,11 @@ from streamlit.testing.v1.element_tree import Block, Node
 
 from results import compute
 from results.live import Slice, SlicedSource, period_choices, today
-from survey_app.config import DEFAULT_UNITS_CSV, TIMEZONE
-from survey_app.demo import generate_demo
-from survey_app.store import Store
-from survey_app.units import BLOCKS, Unit, read_units_csv, upsert_units
-from survey_app.views import dashboard
+from survey_app.admin.units import Unit, read_units_csv, upsert_units
+from survey_app.core.config import BLOCKS, DEFAULT_UNITS_CSV, TIMEZONE
+from survey_app.db.store import Store
+from survey_app.demo.generate import generate_demo
+from survey_app.ui import dashboard
 from tests.results_fixtures import add, answers, dvc
 
 CAU_GIAY, BA_DINH = "q-cau-giay", "q-ba-dinh"
@@ -33,7 +33,7 @@ TABS = ("Xếp hạng", "Thành phần, chi tiết", "Từng tiêu chí", "Xu h�
 def dashboard_app(db: str, scope: tuple[str, ...] | None) -> None:
     """The page alone, as the router runs it (AppTest runs this function's source as a script)."""
     from survey_app.store import open_store
-    from survey_app.views import dashboard
+    from survey_app.ui import dashboard
 
     with open_store(db) as store:
         dashboard.page(store, None if scope is None else frozenset(scope))

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from survey_app import config
+from survey_app.admin.dossiers import DossierCount, DossiersFileError, import_dossiers_file, list_dossiers
+from survey_app.admin.units import import_units_file
 from survey_app.cli import main
-from survey_app.dossiers import DossierCount, DossiersFileError, import_dossiers_file, list_dossiers
+from survey_app.core import config
 from survey_app.store import Store, open_store
-from survey_app.units import import_units_file
 
 
 def write(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from survey_app import config
-from survey_app.instruments import InstrumentError, load_instrument, load_instruments
+from survey_app.core import config
+from survey_app.core.instruments import InstrumentError, load_instrument, load_instruments
 
 
 def test_shipped_instruments_load_with_the_sipas_items() -> None:

@@ -12,13 +12,17 @@ import pytest
 from factories import dvc_answers, dvc_response, table_counts
 from streamlit.testing.v1 import AppTest
 
-from survey_app import config, integrity, links
-from survey_app.config import FlagRules
-from survey_app.demo import generate_demo
-from survey_app.privacy import scrub_comment
-from survey_app.responses import InvalidResponse
-from survey_app.store import Store
-from survey_app.views import survey
+from survey_app.collection import links
+from survey_app.core import config
+from survey_app.core.config import FlagRules
+from survey_app.core.keys import rotate_keys
+from survey_app.core.privacy import scrub_comment
+from survey_app.core.responses import InvalidResponse
+from survey_app.db.store import Store
+from survey_app.demo.generate import generate_demo
+from survey_app.integrity.maintenance import fill_patterns, purge_contacts, scan, set_opening_hours
+from survey_app.integrity.report import flagged_share
+from survey_app.ui import survey
 
 TZ = config.TIMEZONE
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)  # a working day, in opening hours
@@ -130,16 +134,16 @@ def test_responses_outside_opening_hours_are_flagged(store: Store) -> None:
 
 def test_a_unit_can_keep_its_own_opening_hours(store: Store) -> None:
     store.flag_rules = only(opening_hours="T2-T6 07:00-17:00")
-    integrity.set_opening_hours(store, "so-tai-chinh", "T2-CN 07:00-21:00")
+    set_opening_hours(store, "so-tai-chinh", "T2-CN 07:00-21:00")
     sunday_evening = (MONDAY - timedelta(days=1)).replace(hour=20)
     assert store.submit(dvc_response(submitted_at=sunday_evening)).status == "ok"
     assert store.submit(dvc_response(unit_id="so-tu-phap", submitted_at=sunday_evening)).status == "flagged"
-    integrity.set_opening_hours(store, "so-tai-chinh", None)
+    set_opening_hours(store, "so-tai-chinh", None)
     assert store.submit(dvc_response(submitted_at=sunday_evening)).status == "flagged"
     with pytest.raises(ValueError, match="không đúng dạng"):
-        integrity.set_opening_hours(store, "so-tai-chinh", "Monday 9-5")
+        set_opening_hours(store, "so-tai-chinh", "Monday 9-5")
     with pytest.raises(ValueError, match="unknown unit"):
-        integrity.set_opening_hours(store, "so-khong-co", "T2 07:00-17:00")
+        set_opening_hours(store, "so-khong-co", "T2 07:00-17:00")
 
 
 def test_a_staff_burst_names_every_reason_and_is_kept(store: Store) -> None:
@@ -176,7 +180,7 @@ def test_receipt_code_is_stored_only_as_a_hash_and_refused_twice(store: Store, d
     assert again.duplicate  # the same response sent twice is no second use
     stored = store.query("SELECT receipt_hash, response_id::VARCHAR FROM receipts")
     assert len(stored) == 2 and all("H26" not in h and len(h) == 64 for h, _ in stored)
-    links.rotate_keys()
+    rotate_keys()
     with pytest.raises(InvalidResponse, match="receipt"):
         store.submit(dvc_response(receipt="000.00.12.H26-250101-0002"))  # new link keys: same hash
 
@@ -247,17 +251,17 @@ def test_contacts_past_retention_are_purged_and_responses_stay(store: Store) -> 
     old = store.submit(dvc_response(submitted_at=datetime.now(TZ) - timedelta(days=200),
                                     contact={"phone": "0912345678", "consent": True}))
     store.submit(dvc_response(contact={"phone": "0987654321", "consent": True}))
-    assert integrity.purge_contacts(store, days=180) == 1
+    assert purge_contacts(store, days=180) == 1
     assert store.query("SELECT phone FROM contacts") == [("0987654321",)]
     assert table_counts(store)["responses"] == 2 and reasons(store, old.response_id) == ("ok", None)
     assert store.query("SELECT action, actor FROM audit_log") == [("contacts.purge", "integrity")]
-    assert integrity.purge_contacts(store, days=180) == 0
+    assert purge_contacts(store, days=180) == 0
 
 
 def test_scan_flags_the_demo_bursts_once(store: Store) -> None:
     generate_demo(store, responses=10_000, seed=3, days=30)
     store.flag_rules = FlagRules()
-    first = integrity.scan(store)
+    first = scan(store)
     burst_ids = {r[0] for r in store.query("SELECT response_id FROM responses WHERE client_hash LIKE 'burst%'")}
     flagged = {r[0] for r in store.query("SELECT response_id FROM responses WHERE status = 'flagged'")}
     assert len(burst_ids) == 40 and burst_ids <= flagged
@@ -265,19 +269,19 @@ def test_scan_flags_the_demo_bursts_once(store: Store) -> None:
     assert first.reasons["too_fast"] >= 40 and first.reasons["burst_client"] >= 2 * 18
     assert len(flagged) < 0.05 * 10_000, first  # ordinary demo citizens stay counted
     assert store.query("SELECT count(*) FROM responses WHERE answer_pattern IS NULL") == [(0,)]
-    assert integrity.scan(store).flagged == 0
+    assert scan(store).flagged == 0
     assert store.query("SELECT count(*) FROM audit_log WHERE action = 'integrity.scan'") == [(1,)]
 
 
 def test_scan_agrees_with_submit_and_spares_reviewed_responses(store: Store) -> None:
     store.flag_rules = only(burst_client=3, repeat_client=1, burst_pattern=3)
     sent = [store.submit(dvc_response(client_hash=f"p{n % 2}", submitted_at=at(n))) for n in range(8)]
-    assert integrity.scan(store).flagged == 0  # the writer judged them exactly as a scan does
+    assert scan(store).flagged == 0  # the writer judged them exactly as a scan does
     reviewed = sent[-1].response_id
     store.write(lambda con: con.execute("UPDATE responses SET status = 'ok' WHERE response_id = ?", [reviewed]))
     store.write(lambda con: con.execute("UPDATE responses SET answer_pattern = NULL, status = 'ok', flag_reasons = NULL"
                                         " WHERE response_id = ?", [sent[2].response_id]))
-    result = integrity.scan(store)
+    result = scan(store)
     assert result.flagged == 1 and reasons(store, sent[2].response_id)[0] == "flagged"
     assert reasons(store, reviewed)[0] == "ok"  # an admin counted it again: the scan leaves it
 
@@ -288,7 +292,7 @@ def test_pattern_sql_matches_the_record_pattern(store: Store) -> None:
     store.submit(response)
     written = store.query("SELECT answer_pattern FROM responses")[0][0]
     store.write(lambda con: con.execute("UPDATE responses SET answer_pattern = NULL"))
-    store.write(lambda con: integrity.fill_patterns(con, store.instruments))
+    store.write(lambda con: fill_patterns(con, store.instruments))
     assert store.query("SELECT answer_pattern FROM responses")[0][0] == written
     assert written == "".join("-" if answers[k] is None else str(answers[k]) for k in sorted(answers))
 
@@ -299,7 +303,7 @@ def test_flagged_share_per_unit(store: Store) -> None:
         store.submit(dvc_response(submitted_at=at(n), seconds_taken=10 if n < 3 else 80))
     store.submit(dvc_response(unit_id="so-tu-phap", submitted_at=at(5), seconds_taken=80))
     store.submit(dvc_response(submitted_at=at(0, MONDAY + timedelta(days=40)), seconds_taken=5))  # outside period
-    shares = integrity.flagged_share(store, date(2026, 3, 1), date(2026, 3, 31))
+    shares = flagged_share(store, date(2026, 3, 1), date(2026, 3, 31))
     assert [(s.unit_id, s.responses, s.flagged, s.share) for s in shares] == [
         ("so-tai-chinh", 4, 3, 75.0), ("so-tu-phap", 1, 0, 0.0)]
     assert shares[0].reasons == {"too_fast": 3} and shares[0].name == "Sở Tài chính"

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from survey_app import config, links
+from survey_app.admin.units import list_units
 from survey_app.cli import main
-from survey_app.store import Store
-from survey_app.units import list_units
+from survey_app.collection import links
+from survey_app.core import config
+from survey_app.core.keys import current_key_version, load_keys, rotate_keys
+from survey_app.db.store import Store
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +57,7 @@ def test_key_file_is_created_private_on_first_use(key_dir: Path) -> None:
     links.make_token("so-tu-phap", "quay-1", "sipas-dvc")
     key_file = key_dir / "secret.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert links.load_keys() == links.load_keys()  # created once, then read back
+    assert load_keys() == load_keys()  # created once, then read back
 
 
 def test_altered_tokens_are_refused_at_every_position() -> None:
@@ -89,11 +91,11 @@ def test_junk_is_malformed(junk: str) -> None:
 
 def test_rotation_revokes_old_tokens_and_keeps_new_ones_valid() -> None:
     old = links.make_token("so-tu-phap", "quay-1", "sipas-dvc")
-    assert links.rotate_keys() == 2
+    assert rotate_keys() == 2
     assert reason(old) == "revoked"
     new = links.make_token("so-tu-phap", "quay-1", "sipas-dvc")
-    assert links.verify_token(new).key_version == 2 == links.current_key_version()
-    links.rotate_keys()
+    assert links.verify_token(new).key_version == 2 == current_key_version()
+    rotate_keys()
     assert reason(new) == "revoked"
 
 
@@ -102,7 +104,7 @@ def test_sipas_secret_signs_without_a_key_file(key_dir: Path, monkeypatch: pytes
     token = links.make_token("so-tu-phap", "quay-1", "sipas-dvc")
     assert links.verify_token(token).unit_id == "so-tu-phap"
     assert not (key_dir / "secret.key").exists()
-    links.rotate_keys()  # the key file then records only which version is current
+    rotate_keys()  # the key file then records only which version is current
     assert reason(token) == "revoked"
     fresh = links.make_token("so-tu-phap", "quay-1", "sipas-dvc")
     monkeypatch.setenv("SIPAS_SECRET", "another secret")
@@ -111,8 +113,9 @@ def test_sipas_secret_signs_without_a_key_file(key_dir: Path, monkeypatch: pytes
 
 def test_refusals_speak_vietnamese_first_and_log_without_the_token(caplog: pytest.LogCaptureFixture) -> None:
     token = links.make_token("so-tu-phap", "quay-1", "sipas-dvc")
-    links.rotate_keys()
-    with caplog.at_level(logging.WARNING, logger="survey_app.links"), pytest.raises(links.BadLink) as refused:
+    rotate_keys()
+    with (caplog.at_level(logging.WARNING, logger="survey_app.collection.links"),
+          pytest.raises(links.BadLink) as refused):
         links.verify_token(token)
     assert refused.value.message.startswith("Mã QR này đã hết hiệu lực")
     assert "no longer valid" in refused.value.message_en

@@ -13,9 +13,9 @@ import pytest
 
 from results import Method, compute, live, parse_period
 from results.model import GroupResult
-from results.periods import period_between
-from survey_app.config import TIMEZONE
-from survey_app.store import Store
+from survey_app.core.config import TIMEZONE
+from survey_app.core.periods import period_between
+from survey_app.db.store import Store
 from tests.results_fixtures import add, answers, at, dvc, set_dossiers, set_status
 
 Q1 = parse_period("2026-Q1")

@@ -16,10 +16,11 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from survey_app import config, links, qr
+from survey_app.admin.units import import_units_file
 from survey_app.cli import main
+from survey_app.collection import links, qr
+from survey_app.core import config
 from survey_app.store import Store, open_store
-from survey_app.units import import_units_file
 
 UNIT_NAME = "Sở Lao động - Thương binh và Xã hội"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from factories import dvc_answers, dvc_response, table_counts
 
-from survey_app import config
+from survey_app.core import config
 from survey_app.store import Store, StoreUnavailable, open_store
 
 CHILD = Path(__file__).with_name("submit_child.py")

@@ -8,8 +8,8 @@ import pytest
 
 from results import Method, compute
 from results.cchc import Band, Rule, RulesError, cchc_points, load_rules, rule_points
-from survey_app import config
-from survey_app.store import Store
+from survey_app.core import config
+from survey_app.db.store import Store
 from tests.results_fixtures import add, answers, at, dvc, golden_unit
 
 EXAMPLE = config.PROJECT_DIR / "results" / "rules" / "vi-du-ha-noi.yaml"

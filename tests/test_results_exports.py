@@ -23,8 +23,8 @@ from results.export import (
     write_xlsx,
 )
 from results.model import Results
-from survey_app import config
-from survey_app.store import Store
+from survey_app.core import config
+from survey_app.db.store import Store
 from tests.results_fixtures import add, answers, at, dvc, golden_unit
 
 SMALL = Method(name="small", min_sample=2)

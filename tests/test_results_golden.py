@@ -16,7 +16,7 @@ import pytest
 
 from results import Method, compute
 from results.formulas import required_sample
-from survey_app.store import Store
+from survey_app.db.store import Store
 from tests.results_fixtures import add, answers, at, dvc, golden_unit, set_dossiers, set_status
 
 UNIT = "so-tai-chinh"

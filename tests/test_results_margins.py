@@ -8,7 +8,7 @@ import random
 import pytest
 
 from results import Method, compute
-from survey_app.store import Store
+from survey_app.db.store import Store
 from tests.results_fixtures import ELEMENTS, add, at, dvc, set_dossiers
 
 UNIT = "so-tu-phap"

@@ -15,9 +15,9 @@ from results.catalog import load_catalog
 from results.formulas import criterion_index
 from results.margins import influence_coefficients
 from results.model import Results
-from survey_app import config
+from survey_app.admin.units import import_units_file
+from survey_app.core import config
 from survey_app.store import Store, open_store
-from survey_app.units import import_units_file
 from tests.results_fixtures import ELEMENTS, add, at, dvc, set_status
 
 UNITS = ("so-tai-chinh", "so-noi-vu", "q-cau-giay")

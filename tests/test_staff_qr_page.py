@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from survey_app import config, links
-from survey_app.store import Store
+from survey_app.collection import links
+from survey_app.core import config
+from survey_app.core.keys import rotate_keys
+from survey_app.db.store import Store
 
 
 def staff_app(db: str, user_unit_id: str | None) -> None:
     """The page alone, as the router will run it (AppTest runs this function's source as a script)."""
     from survey_app.store import open_store
-    from survey_app.views import staff_qr
+    from survey_app.ui import staff_qr
 
     with open_store(db) as store:
         staff_qr.page(store, user_unit_id)
@@ -91,7 +93,7 @@ def test_checking_printed_codes_tells_current_from_revoked(db: str) -> None:
     at = open_page(db)
     at.text_input(key="qr_check").input(old).run()
     assert at.success[0].value.startswith("Còn hiệu lực: Sở Tư pháp — Quầy 1")
-    links.rotate_keys()
+    rotate_keys()
     at.run()
     assert "phiên bản 2" in at.caption[0].value
     assert "hết hiệu lực" in at.error[0].value

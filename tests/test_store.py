@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from factories import dvc_answers, dvc_response, table_counts
 
-from survey_app.responses import InvalidResponse
-from survey_app.store import Store, apply_migrations, open_store
+from survey_app.core.responses import InvalidResponse
+from survey_app.db.store import apply_migrations
+from survey_app.store import Store, open_store
 
 
 def test_submit_round_trip_stores_every_part(store: Store) -> None:

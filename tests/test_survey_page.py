@@ -10,8 +10,10 @@ import pytest
 from factories import dvc_answers
 from streamlit.testing.v1 import AppTest
 
-from survey_app import config, links
-from survey_app.store import Store
+from survey_app.collection import links
+from survey_app.core import config
+from survey_app.core.keys import rotate_keys
+from survey_app.db.store import Store
 
 APP = str(config.PROJECT_DIR / "survey_app" / "app.py")
 
@@ -74,7 +76,7 @@ def test_bad_token_shows_message_and_stores_nothing(app_db: Path, tamper) -> Non
 
 def test_revoked_and_unknown_place_links_are_refused(app_db: Path) -> None:
     old = links.make_token("so-tu-phap", "quay-1", "sipas-dvc")
-    links.rotate_keys()
+    rotate_keys()
     for token in (old, links.make_token("so-khong-ton-tai", None, "sipas-dvc")):
         at = open_form(token)
         assert at.title[0].value == "Không mở được phiếu đánh giá" and not at.button_group
@@ -134,7 +136,7 @@ def test_validation_error_keeps_the_answers_given(app_db: Path) -> None:
 def test_resubmitting_stores_one_response(app_db: Path) -> None:
     at = open_form(links.make_token("so-tu-phap", "quay-1", "sipas-dvc"))
     at = answer_dvc(at, dvc_answers(4))
-    from survey_app.views import survey
+    from survey_app.ui import survey
 
     state = at.session_state[survey.FORM]
     at = press(at, "Gửi đánh giá")

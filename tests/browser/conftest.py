@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from survey_app import config
+from survey_app.core import config
 
 CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
@@ -91,10 +91,10 @@ def start_app(tmp_path: Path, prepare: list[list[str]] | None = None) -> LiveApp
 
 def start_demo_app(tmp_path: Path, *, responses: int, seed: int, user: tuple[str, str, str]) -> LiveApp:
     """Demo responses and one account (name, role, password), written before the app takes the file."""
-    from survey_app import accounts
-    from survey_app.demo import generate_demo
+    from survey_app.admin import accounts
+    from survey_app.admin.units import import_units_file
+    from survey_app.demo.generate import generate_demo
     from survey_app.store import open_store
-    from survey_app.units import import_units_file
 
     name, role, password = user
     with open_store(tmp_path / "data" / "sipas.duckdb") as store:

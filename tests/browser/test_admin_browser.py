@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from survey_app import links
+from survey_app.collection import links
+from survey_app.core.keys import KEY_FILE_NAME, load_keys
 
 from .conftest import LiveApp, shot, start_demo_app, wait_idle
 
@@ -102,7 +103,7 @@ def test_admin_sets_up_a_district_and_its_leader_sees_only_it(live_app: LiveApp,
     laptop.get_by_role("button", name="Đăng xuất").click()
     laptop.get_by_text("Đã đăng xuất.").wait_for()
 
-    keys = links.load_keys(live_app.data_dir / links.KEY_FILE_NAME)
+    keys = load_keys(live_app.data_dir / KEY_FILE_NAME)
     phone.goto(links.survey_url(links.make_token("q-moi", "quay-2", "nhanh-3", keys=keys), base_url=live_app.url))
     phone.locator(".st-key-r_HL1").get_by_role("radio", name="Hài lòng", exact=True).tap()
     wait_idle(phone)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from survey_app import config
-from survey_app.units import BLOCKS, read_units_csv
+from survey_app.admin.units import read_units_csv
+from survey_app.core import config
+from survey_app.core.config import BLOCKS
 
 from .conftest import LAPTOP, LiveApp, shot, start_demo_app, wait_idle
 

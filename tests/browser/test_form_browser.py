@@ -9,7 +9,8 @@ import duckdb
 import pytest
 from playwright.sync_api import Page
 
-from survey_app import links
+from survey_app.collection import links
+from survey_app.core.keys import KEY_FILE_NAME, load_keys
 
 from .conftest import LiveApp, shot, start_app, wait_idle
 
@@ -24,7 +25,7 @@ def live_app(tmp_path: Path):
 
 
 def survey_link(app: LiveApp, unit: str, counter: str | None, instrument: str, channel: str = "qr") -> str:
-    keys = links.load_keys(app.data_dir / links.KEY_FILE_NAME)
+    keys = load_keys(app.data_dir / KEY_FILE_NAME)
     return links.survey_url(links.make_token(unit, counter, instrument, channel, keys=keys), base_url=app.url)
 
 

@@ -1,0 +1,74 @@
+"""All configuration in one place: environment variables with the SIPAS_ prefix, laptop defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+QUESTIONS_DIR = Path(os.environ.get("SIPAS_QUESTIONS", PROJECT_DIR / "questions"))
+DATA_DIR = Path(os.environ.get("SIPAS_DATA_DIR", PROJECT_DIR / "data"))
+DEFAULT_UNITS_CSV = PROJECT_DIR / "survey_app" / "demo" / "units.csv"
+# DejaVu Sans ships with the app: every Vietnamese letter in posters, charts and reports on any machine.
+FONTS_DIR = Path(__file__).resolve().with_name("fonts")
+
+# Periods and "today" are Vietnam time whatever the server's zone.
+TIMEZONE_NAME = "Asia/Ho_Chi_Minh"
+TIMEZONE = ZoneInfo(TIMEZONE_NAME)
+
+DEFAULT_INSTRUMENT = "sipas-dvc"
+# The blocks units are ranked within (SIPAS.md): departments, and districts.
+BLOCKS = {"so": "Khối Sở, ban, ngành", "huyen": "Khối quận, huyện, thị xã"}
+COMMENT_MAX_CHARS = 2000
+CHANNELS = ("qr", "kiosk", "web", "paper", "demo")
+# A staff session ends after this long without a click: counter PCs are shared.
+SESSION_IDLE_MINUTES = float(os.environ.get("SIPAS_SESSION_IDLE_MINUTES", "30"))
+
+
+def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The database file: --db, else SIPAS_DB, else data/sipas.duckdb."""
+    return Path(explicit or os.environ.get("SIPAS_DB") or DATA_DIR / "sipas.duckdb")
+
+
+def base_url() -> str:
+    return os.environ.get("SIPAS_BASE_URL", "http://localhost:8501").rstrip("/")
+
+
+# Contact details exist only to answer a complaint: purged after this many days
+# (`python -m survey_app integrity purge-contacts`).
+CONTACT_RETENTION_DAYS = float(os.environ.get("SIPAS_CONTACT_RETENTION_DAYS", "180"))
+
+
+@dataclass(frozen=True)
+class FlagRules:
+    """Thresholds of the integrity flags (survey_app/integrity/rules.py); 0 or "" switches a rule off.
+
+    Each field is read from SIPAS_FLAG_<NAME>, e.g. SIPAS_FLAG_BURST_MINUTES=15.
+    """
+
+    burst_minutes: float = 10.0  # the window of both burst rules
+    burst_client: int = 3  # this many responses from one device at one counter within the window
+    burst_pattern: int = 4  # this many identical answer sets at one counter within the window
+    repeat_client: int = 1  # responses a device may give one unit per day; the next ones are flagged
+    speed_min_items: int = 5  # the speed rules skip shorter forms: one tap on a kiosk is rightly quick
+    min_seconds_per_item: float = 1.5  # faster than this per rating: the questions were not read
+    all_top_seconds_per_item: float = 2.5  # every rating at the top of the scale, and faster than this
+    opening_hours: str = "T2-T7 07:00-17:30"  # units without hours of their own (set_opening_hours)
+    after_hours_grace_minutes: float = 60.0  # a citizen may still answer this long after closing
+
+
+def flag_rules() -> FlagRules:
+    """The thresholds in force: FlagRules' defaults, each overridden by its SIPAS_FLAG_* variable."""
+    given: dict[str, object] = {}
+    for rule in fields(FlagRules):
+        name = f"SIPAS_FLAG_{rule.name.upper()}"
+        value = os.environ.get(name)
+        if value is None:
+            continue
+        try:
+            given[rule.name] = type(rule.default)(value)
+        except ValueError:
+            raise ValueError(f"{name}={value!r}: cần một số (a number is expected)") from None
+    return FlagRules(**given)

@@ -1,0 +1,44 @@
+"""Texts of the app in Vietnamese (first) and English, from messages.yaml."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+LANGS = ("vi", "en")
+DEFAULT_LANG = "vi"
+
+
+@cache
+def _catalog() -> dict[str, dict[str, str]]:
+    text = (resources.files("survey_app.core") / "messages.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fields: Any) -> str:
+    """The message `key` in `lang`, with its {fields} filled in."""
+    entry = _catalog()[key]
+    return entry.get(lang, entry[DEFAULT_LANG]).format(**fields)
+
+
+def pick(text: dict[str, str], lang: str) -> str:
+    """A questionnaire text ({vi, en}) in `lang`."""
+    return text.get(lang) or text[DEFAULT_LANG]
+
+
+class Refused(ValueError):
+    """A request a person made that the rules refuse; `message()` says why in their language.
+
+    Carries a message key rather than text so the page shows it in the visitor's language and the
+    command line (which prints any ValueError as one line) shows Vietnamese with English after it.
+    """
+
+    def __init__(self, key: str, **fields: Any) -> None:
+        self.key, self.fields = key, fields
+        super().__init__(f"{t(key, 'vi', **fields)} ({t(key, 'en', **fields)})")
+
+    def message(self, lang: str = DEFAULT_LANG) -> str:
+        return t(self.key, lang, **self.fields)

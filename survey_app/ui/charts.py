@@ -1,0 +1,183 @@
+"""Altair charts of the dashboard, built from small aggregated DataFrames (never response rows).
+
+Plain functions: a DataFrame in, an `alt.Chart` out, so they are tested without a browser. Texts
+come from messages.yaml; colours say the same thing everywhere (red = dissatisfied, green = satisfied,
+grey = too few responses to rank).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+
+import altair as alt
+import pandas as pd
+import vl_convert as vlc
+
+from survey_app.core import config
+from survey_app.core.formats import WEEKDAYS
+from survey_app.core.i18n import t
+
+FONT = "DejaVu Sans"  # has every Vietnamese letter; registered for PNG export
+GREY = "#b0b0b0"
+RANKED = "#1f6fb2"
+BAR_HEIGHT = 22  # px per unit in a ranking
+# Answer colours per side (-1 dissatisfied, 0 neutral, 1 satisfied), light → dark.
+SHADES = {-1: ("#f4a582", "#d6604d", "#b2182b"), 0: ("#d9d9d9",), 1: ("#92c5de", "#4393c3", "#2166ac")}
+INDEX_SCALE = alt.Scale(scheme="redyellowgreen", domain=[50, 100], clamp=True)
+
+
+def ranking(frame: pd.DataFrame, bar_height: int = BAR_HEIGHT, label_limit: int = 360) -> alt.Chart:
+    """Units of one block, ranked ones first: bar = SIPAS, whisker = its margin, grey = too few
+    responses to rank (named without a rank).
+
+    Columns: name, sipas, moe, rank (None when not ranked), n."""
+    data = frame.dropna(subset=["sipas"]).assign(
+        label=lambda d: [f"{int(r)}. {n}" if pd.notna(r) else n for r, n in zip(d["rank"], d["name"], strict=True)],
+        ranked=lambda d: d["rank"].notna(),
+        status=lambda d: [f"{int(r)}" if pd.notna(r) else t("dash.not_ranked") for r in d["rank"]],
+        low=lambda d: d["sipas"] - d["moe"].fillna(0), high=lambda d: d["sipas"] + d["moe"].fillna(0),
+    )
+    order = data.sort_values(["ranked", "sipas"], ascending=False)["label"].tolist()
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=label_limit, labelOverlap=False))
+    tooltip = [alt.Tooltip("name:N", title=t("dash.col.unit")), alt.Tooltip("sipas:Q", title="SIPAS", format=".2f"),
+               alt.Tooltip("status:N", title=t("dash.col.rank")),
+               alt.Tooltip("moe:Q", title="±", format=".2f"), alt.Tooltip("n:Q", title="n", format=",")]
+    base = alt.Chart(data).encode(y=y)
+    bars = base.mark_bar().encode(
+        x=alt.X("sipas:Q", title=t("dash.sipas_axis"), scale=alt.Scale(domain=[0, 100])),
+        color=alt.condition("datum.ranked", alt.value(RANKED), alt.value(GREY)), tooltip=tooltip)
+    whiskers = base.mark_rule(color="#333").encode(x="low:Q", x2="high:Q")
+    values = base.mark_text(align="left", dx=4, color="#333").encode(x="high:Q", text=alt.Text("sipas:Q", format=".2f"))
+    return (bars + whiskers + values).properties(height=max(bar_height * len(data), 60))
+
+
+def element_heatmap(frame: pd.DataFrame, order: list[str]) -> alt.Chart:
+    """Rows (units or counters, in `order`) × elements, coloured by the element index.
+
+    Columns: name, element (code), element_name, value."""
+    base = alt.Chart(frame).encode(
+        x=alt.X("element:N", title=None, sort=None, axis=alt.Axis(orient="top", labelAngle=0)),
+        y=alt.Y("name:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelOverlap=False)),
+        tooltip=[alt.Tooltip("name:N", title=t("dash.col.unit")),
+                 alt.Tooltip("element_name:N", title=t("dash.col.element")),
+                 alt.Tooltip("value:Q", title=t("dash.col.index"), format=".2f")])
+    cells = base.mark_rect().encode(color=alt.Color("value:Q", scale=INDEX_SCALE, title=t("dash.col.index")))
+    # White figures on the darkest cells, black elsewhere, so every figure stays readable.
+    ink = alt.condition("datum.value < 60 || datum.value > 92", alt.value("white"), alt.value("black"))
+    labels = base.mark_text(fontSize=11).encode(text=alt.Text("value:Q", format=".1f"), color=ink)
+    return (cells + labels).properties(height=max(BAR_HEIGHT * len(order), 60))
+
+
+def _diverging_layout(frame: pd.DataFrame) -> pd.DataFrame:
+    """x0/x1 of every segment: dissatisfied codes left of 0, satisfied right, neutral split across."""
+    rows = []
+    for _, item in frame.groupby("order", sort=True):
+        rated = item[item["code"].notna()].sort_values("code", key=lambda c: c * _direction(item))
+        left = -(rated.loc[rated["side"] < 0, "share"].sum() + rated.loc[rated["side"] == 0, "share"].sum() / 2)
+        for segment in rated.itertuples():
+            share = segment.share or 0.0
+            rows.append({**segment._asdict(), "x0": left, "x1": left + share})
+            left += share
+    return pd.DataFrame(rows)
+
+
+def _direction(item: pd.DataFrame) -> int:
+    """1 when higher codes are the satisfied ones (1–5), -1 when the scale runs the other way."""
+    sides = item.dropna(subset=["code"]).sort_values("code")["side"].tolist()
+    return 1 if sides[-1] >= sides[0] else -1
+
+
+def _answer_colours(rated: pd.DataFrame) -> alt.Scale:
+    """Light near the centre, darker outwards; the legend runs from most dissatisfied to most satisfied."""
+    domain, colours = [], []
+    for side in (-1, 0, 1):
+        labels = rated[rated["side"] == side].groupby("label")["x0"].mean().sort_values().index.tolist()
+        if labels:
+            palette = SHADES[side]
+            domain += labels
+            colours += palette[::-1][:len(labels)] if side < 0 else palette[-len(labels):]
+    return alt.Scale(domain=domain, range=colours)
+
+
+def answer_bars(frame: pd.DataFrame) -> alt.HConcatChart:
+    """Diverging stacked bars of the answers per item (shares of ratings) and, apart, the N/A share.
+
+    Columns: order, item_id, item, code (None = N/A), label, side, count, share."""
+    rated = _diverging_layout(frame)
+    order = frame.sort_values("order")["item_id"].drop_duplicates().tolist()
+    y = alt.Y("item_id:N", sort=order, title=None)
+    tooltip = [alt.Tooltip("item:N", title=t("dash.col.item")), alt.Tooltip("label:N", title=t("dash.col.answer")),
+               alt.Tooltip("share:Q", title="%", format=".1f"), alt.Tooltip("count:Q", title="n", format=",")]
+    bars = alt.Chart(rated).mark_bar().encode(
+        y=y, x=alt.X("x0:Q", title=t("dash.share_axis"), axis=alt.Axis(labelExpr="abs(datum.value)")), x2="x1:Q",
+        color=alt.Color("label:N", scale=_answer_colours(rated), title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=tooltip)
+    centre = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#333").encode(x="x:Q")
+    na = alt.Chart(frame[frame["code"].isna()]).mark_bar(color=GREY).encode(
+        y=alt.Y("item_id:N", sort=order, title=None, axis=None),
+        x=alt.X("share:Q", title=t("dash.na_axis"), scale=alt.Scale(domain=[0, 100])), tooltip=tooltip)
+    height = BAR_HEIGHT * len(order)
+    return alt.hconcat((bars + centre).properties(height=height), na.properties(width=110, height=height))
+
+
+def trend(frame: pd.DataFrame, since: date) -> alt.LayerChart:
+    """SIPAS per week or month with its 95 % margin as a band, a dashed line where the chosen
+    period begins (`since`). Columns: start, sipas, moe, n."""
+    data = frame.dropna(subset=["sipas"]).assign(low=lambda d: d["sipas"] - d["moe"].fillna(0),
+                                                 high=lambda d: d["sipas"] + d["moe"].fillna(0))
+    x = alt.X("start:T", title=None, axis=alt.Axis(format="%d/%m/%Y"))
+    tooltip = [alt.Tooltip("start:T", title=t("dash.col.from"), format="%d/%m/%Y"),
+               alt.Tooltip("sipas:Q", title="SIPAS", format=".2f"), alt.Tooltip("moe:Q", title="±", format=".2f"),
+               alt.Tooltip("n:Q", title="n", format=",")]
+    band = alt.Chart(data).mark_area(opacity=0.25, color=RANKED).encode(
+        x=x, y=alt.Y("low:Q", title="SIPAS", scale=alt.Scale(zero=False)), y2="high:Q")
+    line = alt.Chart(data).mark_line(point=True, color=RANKED).encode(x=x, y="sipas:Q", tooltip=tooltip)
+    begins = alt.Chart(pd.DataFrame({"start": [pd.Timestamp(since)]})).mark_rule(strokeDash=[4, 4]).encode(x="start:T")
+    return (band + line + begins).properties(height=280)
+
+
+def hour_weekday(frame: pd.DataFrame, value: str, title: str, scheme: str) -> alt.Chart:
+    """A weekday × hour heatmap of `value`. Columns: weekday (1–7), hour (0–23) and `value`."""
+    data = frame.assign(day=lambda d: [WEEKDAYS[w - 1] for w in d["weekday"]])
+    return alt.Chart(data).mark_rect().encode(
+        x=alt.X("hour:O", title=t("dash.hour_axis"), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("day:N", sort=list(WEEKDAYS), title=None, axis=alt.Axis(labelOverlap=False)),
+        color=alt.Color(f"{value}:Q", title=title, scale=alt.Scale(scheme=scheme)),
+        tooltip=[alt.Tooltip("day:N", title=t("dash.col.day")), alt.Tooltip("hour:O", title=t("dash.hour_axis")),
+                 alt.Tooltip(f"{value}:Q", title=title, format=".1f")],
+    ).properties(height=alt.Step(BAR_HEIGHT))
+
+
+def share_bars(frame: pd.DataFrame) -> alt.FacetChart:
+    """Options of each question ranked by share, one panel per question.
+
+    Columns: question, option, share, count."""
+    base = alt.Chart(frame).encode(
+        y=alt.Y("option:N", sort="-x", title=None, axis=alt.Axis(labelLimit=300)),
+        x=alt.X("share:Q", title="%", scale=alt.Scale(domain=[0, 100])),
+        tooltip=[alt.Tooltip("option:N", title=t("dash.col.answer")),
+                 alt.Tooltip("share:Q", title="%", format=".1f"), alt.Tooltip("count:Q", title="n", format=",")])
+    labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("share:Q", format=".1f"))
+    chart = base.mark_bar(color=RANKED) + labels
+    return chart.properties(width=420).facet(
+        row=alt.Row("question:N", title=None, header=alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start",
+                                                                labelLimit=700, labelFontWeight="bold"))
+    ).resolve_scale(y="independent")
+
+
+def large(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The same chart readable across a room (TV mode)."""
+    return chart.configure_axis(labelFontSize=24, titleFontSize=22, labelLimit=700).configure_text(fontSize=24)
+
+
+@cache
+def _fonts() -> None:
+    vlc.register_font_directory(str(config.FONTS_DIR))
+
+
+def to_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+    """The chart as a PNG, rendered on the server by vl-convert with a font that has Vietnamese."""
+    _fonts()
+    spec = chart.configure(font=FONT).to_dict()
+    return vlc.vegalite_to_png(spec, scale=scale)

@@ -108,11 +108,11 @@ def test_unexpected_failure_exits_1_and_is_logged(db: str, capsys: pytest.Captur
 def test_database_held_by_another_process_exits_2(db: str, tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
-            import duckdb, sys, time
+            import duckdb, sys
             con = duckdb.connect({db!r})
             print("held", flush=True)
-            time.sleep(30)
-        """)], stdout=subprocess.PIPE, text=True, cwd=config.PROJECT_DIR)
+            sys.stdin.read()  # holds the file until the test closes this pipe
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=config.PROJECT_DIR)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         done = subprocess.run([sys.executable, "-m", "results", "compute", "--db", db], capture_output=True,
@@ -120,6 +120,7 @@ def test_database_held_by_another_process_exits_2(db: str, tmp_path: Path) -> No
     finally:
         holder.kill()
         holder.wait()
+        holder.stdin.close()
     assert done.returncode == 2
     assert done.stderr.startswith("Lỗi: Cơ sở dữ liệu") and "đang được ứng dụng SIPAS" in done.stderr
     assert "Traceback" not in done.stderr

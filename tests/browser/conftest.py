@@ -13,11 +13,16 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, WebSocket, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from survey_app.core import config
 
@@ -61,7 +66,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
                 if answer.read() == b"ok":
                     return
         except OSError:
-            time.sleep(0.3)
+            time.sleep(0.3)  # the poll's interval: the server is not listening yet
     raise RuntimeError("the app did not become healthy within 60 s")
 
 
@@ -125,29 +130,111 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+def new_page(browser: Browser, timeout_ms: int, **context: Any) -> Iterator[Page]:
+    """A page in its own browser context whose app runs `rerun()` can wait for; closed afterwards."""
+    opened = browser.new_context(**context)
+    page = opened.new_page()
+    page.set_default_timeout(timeout_ms)
+    _RUNS[page] = Runs()
+    page.on("websocket", _RUNS[page].watch)
+    yield page
+    del _RUNS[page]
+    opened.close()
+
+
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
-                                  device_scale_factor=2)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
+    yield from new_page(browser, 30_000, viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
+                        device_scale_factor=2)
 
 
 @pytest.fixture
 def laptop(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=LAPTOP, locale="vi-VN")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+    yield from new_page(browser, 30_000, viewport=LAPTOP, locale="vi-VN")
 
 
-def wait_idle(page: Page) -> None:
-    """Wait until Streamlit has finished running the script for the last interaction."""
-    page.wait_for_timeout(150)
+# -- waiting for the app ---------------------------------------------------------------------------
+
+_ENDS = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR,
+         ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}  # not FINISHED_EARLY_FOR_RERUN: another run follows
+
+
+@dataclass
+class Runs:
+    """What one page's WebSocket to the app says: when the browser asked for a run (a click, a tap, the
+    first load; not the timed reruns of `run_every` fragments) and when a run ended, in frame order."""
+
+    socket: WebSocket | None = None
+    frames: int = 0
+    asked: list[int] = field(default_factory=list)
+    ended: list[int] = field(default_factory=list)
+
+    def watch(self, socket: WebSocket) -> None:
+        if socket.url.endswith("/_stcore/stream"):
+            self.socket = socket
+            socket.on("framesent", self._sent)
+            socket.on("framereceived", self._received)
+
+    def _sent(self, payload: str | bytes) -> None:
+        self.frames += 1
+        if isinstance(payload, bytes):
+            message = BackMsg.FromString(payload)
+            if message.WhichOneof("type") == "rerun_script" and not message.rerun_script.is_auto_rerun:
+                self.asked.append(self.frames)
+
+    def _received(self, payload: str | bytes) -> None:
+        self.frames += 1
+        if isinstance(payload, bytes):
+            message = ForwardMsg.FromString(payload)
+            if message.WhichOneof("type") == "script_finished" and message.script_finished in _ENDS:
+                self.ended.append(self.frames)
+
+    def done_since(self, mark: int) -> bool:
+        """Has a run ended after the last run the browser asked for since frame `mark`?"""
+        asked = [frame for frame in self.asked if frame > mark]
+        return bool(asked) and any(frame > asked[-1] for frame in self.ended)
+
+
+_RUNS: dict[Page, Runs] = {}
+
+
+@contextmanager
+def rerun(page: Page, timeout_ms: float = 45_000) -> Iterator[None]:
+    """Around an action that makes the app run again (a click, a tap, opening the page): wait until
+    that run has ended and the page shows its result. Widgets inside an `st.form` do not rerun.
+
+    The condition is read from the WebSocket, so a busy machine only makes the wait longer.
+    """
+    runs = _RUNS[page]
+    mark = runs.frames
+    yield
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not runs.done_since(mark):
+        left = (deadline - time.monotonic()) * 1000
+        if left <= 0:
+            raise TimeoutError(f"the app did not finish the run asked for within {timeout_ms / 1000:g} s")
+        # Waiting on the next frame lets Playwright deliver the frame events that update `runs`.
+        if runs.socket is None or runs.socket.is_closed():
+            page.wait_for_event("websocket", timeout=left)
+        else:
+            try:
+                runs.socket.wait_for_event("framereceived", timeout=left)
+            except PlaywrightError:  # the socket closed (page reloaded): wait for the next one
+                continue
     page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for()
+
+
+def settled_layout(page: Page) -> None:
+    """After a resize: wait until no animation runs and two frames have been painted, so that charts
+    have redrawn at the new width (for screenshots)."""
+    page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")
+    page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
+def open_app(page: Page, url: str) -> None:
+    """Go to `url` and wait until the app's first run has drawn the page."""
+    with rerun(page):
+        page.goto(url)
 
 
 def shot(page: Page, name: str) -> Path:

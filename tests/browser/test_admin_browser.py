@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from survey_app.collection import links
 from survey_app.core.keys import KEY_FILE_NAME, load_keys
 
-from .conftest import LiveApp, shot, start_demo_app, wait_idle
+from .conftest import LiveApp, open_app, rerun, shot, start_demo_app
 
 pytestmark = pytest.mark.browser
 
@@ -28,32 +28,30 @@ def live_app(tmp_path: Path) -> Iterator[LiveApp]:
 
 
 def log_in(page: Page, app: LiveApp, name: str, password: str, landing: str) -> None:
-    page.goto(app.url)
-    wait_idle(page)
+    open_app(page, app.url)
     page.get_by_label("Tên đăng nhập").fill(name)
     page.get_by_label("Mật khẩu").fill(password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    settle(page, landing)
-
-
-def settle(page: Page, heading: str) -> None:
-    """Wait for a page's heading, then for the rerun that switching pages may still start."""
-    page.get_by_role("heading", name=heading, exact=True).wait_for()
-    page.wait_for_timeout(500)
-    wait_idle(page)
+    with rerun(page):
+        page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("heading", name=landing, exact=True).wait_for()
 
 
 def expand(page: Page, label: str) -> None:
-    page.get_by_test_id("stExpander").filter(has_text=label).locator("summary").click()
-    page.wait_for_timeout(600)  # the opening animation: a widget clicked during it loses the click
+    """Open an expander and wait for the end of its opening animation: until then its content is
+    `inert`, and a widget clicked inside loses the click."""
+    expander = page.get_by_test_id("stExpander").filter(has_text=label)
+    expander.locator("summary").click()
+    expander.locator("details").evaluate("d => Promise.all(d.getAnimations().map(a => a.finished))")
+    expect(expander.get_by_test_id("stExpanderDetails")).not_to_have_attribute("inert", "")
 
 
 def fill(page: Page, key: str, text: str) -> None:
     page.locator(f".st-key-{key} input").fill(text)
 
 
-def choose(page: Page, key: str, option: str) -> None:
+def choose(page: Page, key: str, option: str, *, rerun_after: bool = False) -> None:
     """Pick in a selectbox with the keyboard: type the option (it is then the first one listed), take it.
+    `rerun_after`: a selectbox outside a form reruns the page when its value changes.
 
     Typing also reaches options that a long list has not drawn yet.
     """
@@ -63,14 +61,17 @@ def choose(page: Page, key: str, option: str) -> None:
     box.press_sequentially(option)
     page.get_by_role("option").filter(has_text=option).first.wait_for()
     box.press("ArrowDown")
-    box.press("Enter")
-    wait_idle(page)
-    assert box.input_value() == option
+    if rerun_after:
+        with rerun(page):
+            box.press("Enter")
+    else:
+        box.press("Enter")
+    expect(box).to_have_value(option)
 
 
 def submit(page: Page, label: str) -> None:
-    page.get_by_test_id("stFormSubmitButton").filter(has_text=label).click()
-    wait_idle(page)
+    with rerun(page):
+        page.get_by_test_id("stFormSubmitButton").filter(has_text=label).click()
 
 
 def test_admin_sets_up_a_district_and_its_leader_sees_only_it(live_app: LiveApp, laptop: Page, phone: Page) -> None:
@@ -82,15 +83,16 @@ def test_admin_sets_up_a_district_and_its_leader_sees_only_it(live_app: LiveApp,
     choose(laptop, "adm_new_unit_instrument", "nhanh-3")
     submit(laptop, "Thêm đơn vị")
     laptop.get_by_text("Đã thêm đơn vị q-moi (kèm Quầy 1).").wait_for()
-    choose(laptop, "adm_unit", "Quận Mới (q-moi)")
+    choose(laptop, "adm_unit", "Quận Mới (q-moi)", rerun_after=True)
     fill(laptop, "adm_new_counter_id", "quay-2")
     fill(laptop, "adm_new_counter_name", "Quầy 2 — Đất đai")
     submit(laptop, "Thêm quầy")
     laptop.get_by_text("Đã thêm quầy quay-2.").wait_for()
     shot(laptop, "admin-1-units")
 
-    laptop.get_by_role("link", name="Người dùng").click()
-    settle(laptop, "Người dùng")
+    with rerun(laptop):
+        laptop.get_by_role("link", name="Người dùng").click()
+    laptop.get_by_role("heading", name="Người dùng", exact=True).wait_for()
     expand(laptop, "Thêm người dùng")
     fill(laptop, "adm_new_username", "lanh-dao-q-moi")
     choose(laptop, "adm_new_role", "Lãnh đạo")
@@ -100,13 +102,14 @@ def test_admin_sets_up_a_district_and_its_leader_sees_only_it(live_app: LiveApp,
     message.wait_for()
     password = laptop.get_by_test_id("stAlertContainer").locator("code").inner_text()
     shot(laptop, "admin-2-users")
-    laptop.get_by_role("button", name="Đăng xuất").click()
+    with rerun(laptop):
+        laptop.get_by_role("button", name="Đăng xuất").click()
     laptop.get_by_text("Đã đăng xuất.").wait_for()
 
     keys = load_keys(live_app.data_dir / KEY_FILE_NAME)
-    phone.goto(links.survey_url(links.make_token("q-moi", "quay-2", "nhanh-3", keys=keys), base_url=live_app.url))
-    phone.locator(".st-key-r_HL1").get_by_role("radio", name="Hài lòng", exact=True).tap()
-    wait_idle(phone)
+    open_app(phone, links.survey_url(links.make_token("q-moi", "quay-2", "nhanh-3", keys=keys), base_url=live_app.url))
+    with rerun(phone):
+        phone.locator(".st-key-r_HL1").get_by_role("radio", name="Hài lòng", exact=True).tap()
     phone.get_by_role("button", name="Gửi đánh giá").tap()
     phone.get_by_text("Cảm ơn Ông/Bà!").wait_for()
 

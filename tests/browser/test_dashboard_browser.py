@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from survey_app.admin.units import read_units_csv
 from survey_app.core import config
 from survey_app.core.config import BLOCKS
+from survey_app.demo.generate import NEGATIVE_COMMENTS, POSITIVE_COMMENTS
 
-from .conftest import LAPTOP, LiveApp, shot, start_demo_app, wait_idle
+from .conftest import LAPTOP, LiveApp, open_app, rerun, settled_layout, shot, start_demo_app
 
 pytestmark = pytest.mark.browser
 
@@ -32,19 +33,18 @@ def live_app(tmp_path: Path) -> Iterator[LiveApp]:
 
 
 def log_in(page: Page, app: LiveApp) -> None:
-    page.goto(app.url)
-    wait_idle(page)
+    open_app(page, app.url)
     page.get_by_label("Tên đăng nhập").fill(LEADER)
     page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    wait_idle(page)
+    with rerun(page):
+        page.get_by_role("button", name="Đăng nhập").click()
 
 
 def whole_page_shot(page: Page, name: str) -> None:
     """Streamlit scrolls inside its main area, so grow the window to the content for the picture."""
     height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": LAPTOP["width"], "height": min(height, 12_000)})
-    page.wait_for_timeout(500)
+    settled_layout(page)
     shot(page, name)
     page.set_viewport_size(LAPTOP)
 
@@ -54,9 +54,15 @@ def unit_names_by_block() -> dict[str, set[str]]:
     return {block: {u.name for u in units if u.block == block} for block in BLOCKS}
 
 
+def comments_shown(page: Page) -> set[str]:
+    """The demo's comments found in the page's text (hidden text included)."""
+    text = page.get_by_test_id("stMain").text_content() or ""
+    return {comment for comment in (*POSITIVE_COMMENTS, *NEGATIVE_COMMENTS) if comment in text}
+
+
 def open_tab(page: Page, label: str) -> None:
-    page.get_by_role("tab", name=label).click()
-    wait_idle(page)
+    with rerun(page):  # the tabs rerun the live fragment (on_change="rerun"): only the open tab is drawn
+        page.get_by_role("tab", name=label).click()
 
 
 def test_ranking_lists_every_unit_of_each_block(live_app: LiveApp, laptop: Page) -> None:
@@ -87,11 +93,17 @@ def test_every_tab_opens_and_tv_mode_hides_comments(live_app: LiveApp, laptop: P
         assert laptop.locator("[data-testid=stException]").count() == 0, label
         whole_page_shot(laptop, f"dashboard-{number}-{label.split(',')[0].lower().replace(' ', '-')}")
     assert laptop.get_by_role("button", name="Tải bảng số liệu (XLSX)").count() == 1
-    laptop.get_by_text("Chế độ màn hình TV").click()
-    wait_idle(laptop)
+    open_tab(laptop, "Ý kiến người dân")
+    grids = laptop.get_by_test_id("stDataFrame")
+    grids.first.scroll_into_view_if_needed()  # a grid writes its accessible table once it is in view
+    expect(laptop.get_by_role("columnheader", name="Góp ý", include_hidden=True)).to_have_count(1)
+    assert comments_shown(laptop)  # citizens' words are on screen now, so the checks below can fail
+    with rerun(laptop):
+        laptop.get_by_text("Chế độ màn hình TV").click()
     laptop.locator("[data-testid=stVegaLiteChart] svg").first.wait_for()
     assert laptop.get_by_role("heading", name=BLOCKS["so"], exact=False).count() == 1
-    assert laptop.get_by_text("Góp ý").count() == 0
+    expect(grids).to_have_count(0)  # the TV mode has no table at all, so no feed
+    assert not comments_shown(laptop)
     shot(laptop, "dashboard-tv")
 
 
@@ -104,8 +116,8 @@ def test_clicking_a_row_of_the_drill_down_opens_that_level(live_app: LiveApp, la
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     assert box is not None
-    laptop.mouse.click(box["x"] + 18, box["y"] + 36 + 18)  # the first row's selection box (rows are 35 px)
-    wait_idle(laptop)
+    with rerun(laptop):
+        laptop.mouse.click(box["x"] + 18, box["y"] + 36 + 18)  # the first row's selection box (rows are 35 px)
     shot(laptop, "dashboard-drill-click")
     laptop.get_by_role("heading", name="Chi tiết cấp dưới của Khối Sở, ban, ngành").wait_for()
     shot(laptop, "dashboard-drill-block")

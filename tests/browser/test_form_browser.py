@@ -3,22 +3,24 @@ response lands in the database. A tampered link shows the refusal page and store
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from survey_app.collection import links
 from survey_app.core.keys import KEY_FILE_NAME, load_keys
+from survey_app.ui.survey import KIOSK_RESET_SECONDS
 
-from .conftest import LiveApp, shot, start_app, wait_idle
+from .conftest import LiveApp, new_page, open_app, rerun, shot, start_app
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def live_app(tmp_path: Path):
+def live_app(tmp_path: Path) -> Iterator[LiveApp]:
     app = start_app(tmp_path)
     yield app
     app.stop()
@@ -38,19 +40,18 @@ def stored(app: LiveApp, sql: str) -> list[tuple]:
         con.close()
 
 
-def tap_rating(page: Page, item_id: str, label: str) -> None:
+def rating(page: Page, item_id: str, label: str) -> Locator:
     # Pills are a radio group; the face emoji is decoration (aria-hidden), the name is the code.
-    page.locator(f".st-key-r_{item_id}").get_by_role("radio", name=label, exact=True).tap()
+    return page.locator(f".st-key-r_{item_id}").get_by_role("radio", name=label, exact=True)
 
 
 def next_step(page: Page, label: str = "Tiếp tục →") -> None:
-    page.get_by_role("button", name=label).tap()
-    wait_idle(page)
+    with rerun(page):
+        page.get_by_role("button", name=label).tap()
 
 
 def test_citizen_answers_every_step_and_one_response_is_stored(live_app: LiveApp, phone: Page) -> None:
-    phone.goto(survey_link(live_app, "q-cau-giay", "quay-1", "sipas-dvc"))
-    wait_idle(phone)
+    open_app(phone, survey_link(live_app, "q-cau-giay", "quay-1", "sipas-dvc"))
     phone.get_by_text("Quận Cầu Giấy — Quầy 1").wait_for()
     shot(phone, "form-0-start")
     phone.get_by_text("Đã nhận kết quả (được cấp").tap()
@@ -60,7 +61,7 @@ def test_citizen_answers_every_step_and_one_response_is_stored(live_app: LiveApp
         for pills in phone.locator("[class*='st-key-r_']").all():
             item_id = next(c for c in (pills.get_attribute("class") or "").split() if c.startswith("st-key-r_"))[9:]
             label = "Chưa phản ánh, kiến nghị" if item_id.startswith("PA") else "5"
-            tap_rating(phone, item_id, "4" if item_id == "HL" else label)
+            rating(phone, item_id, "4" if item_id == "HL" else label).tap()  # in a form: no rerun
         for question in phone.locator("[class*='st-key-q_']").all():
             question.locator("button").first.tap()
         steps += 1
@@ -83,29 +84,31 @@ def test_tampered_link_shows_the_message_and_adds_nothing(live_app: LiveApp, pho
     url = survey_link(live_app, "q-cau-giay", "quay-1", "sipas-dvc")
     token = url.split("k=")[1].split("&")[0]
     forged = url.replace(token, token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
-    phone.goto(forged)
-    wait_idle(phone)
+    open_app(phone, forged)
     phone.get_by_text("Không mở được phiếu đánh giá").wait_for()
     shot(phone, "form-tampered")
     assert phone.get_by_role("radio", name="5").count() == 0
     assert stored(live_app, "SELECT count(*) FROM responses") == [(0,)]
 
 
-def test_kiosk_quick_rating_returns_to_a_blank_form(live_app: LiveApp, browser) -> None:
-    tablet = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True).new_page()
-    tablet.goto(survey_link(live_app, "h-ba-vi", "quay-1", "nhanh-3", channel="kiosk"))
-    wait_idle(tablet)
-    tablet.locator(".st-key-r_HL1").get_by_role("radio", name="Không hài lòng").tap()
-    wait_idle(tablet)
-    tablet.locator(".st-key-q_ly_do").get_by_role("button", name="Phải chờ lâu").tap()
+@pytest.fixture
+def tablet(browser: Browser) -> Iterator[Page]:
+    yield from new_page(browser, 30_000, viewport={"width": 800, "height": 1280}, has_touch=True, locale="vi-VN")
+
+
+def test_kiosk_quick_rating_returns_to_a_blank_form(live_app: LiveApp, tablet: Page) -> None:
+    open_app(tablet, survey_link(live_app, "h-ba-vi", "quay-1", "nhanh-3", channel="kiosk"))
+    with rerun(tablet):  # one screen, no form: a tap reruns the page and shows the reasons
+        rating(tablet, "HL1", "Không hài lòng").tap()
+    with rerun(tablet):
+        tablet.locator(".st-key-q_ly_do").get_by_role("button", name="Phải chờ lâu").tap()
     shot(tablet, "kiosk-dissatisfied")
-    tablet.get_by_role("button", name="Gửi đánh giá").tap()
-    tablet.get_by_text("Cảm ơn Ông/Bà!").wait_for()
-    wait_idle(tablet)
-    assert tablet.locator(".st-key-r_HL1").count() == 0
-    # The next citizen gets a blank form without touching anything.
-    tablet.locator(".st-key-r_HL1").wait_for(timeout=45_000)
-    assert tablet.get_by_text("Cảm ơn Ông/Bà!").count() == 0
-    assert tablet.locator(".st-key-r_HL1").get_by_role("radio", checked=True).count() == 0
-    tablet.context.close()
+    with rerun(tablet):
+        tablet.get_by_role("button", name="Gửi đánh giá").tap()
+    expect(tablet.get_by_text("Cảm ơn Ông/Bà!")).to_be_visible()
+    expect(tablet.locator(".st-key-r_HL1")).to_have_count(0)
+    # The next citizen gets a blank form without touching anything (a timed rerun, KIOSK_RESET_SECONDS).
+    expect(tablet.locator(".st-key-r_HL1")).to_be_visible(timeout=(KIOSK_RESET_SECONDS + 30) * 1000)
+    expect(tablet.get_by_text("Cảm ơn Ông/Bà!")).to_have_count(0)
+    expect(tablet.locator(".st-key-r_HL1").get_by_role("radio", checked=True)).to_have_count(0)
     assert stored(live_app, "SELECT channel, instrument_id FROM responses") == [("kiosk", "nhanh-3")]

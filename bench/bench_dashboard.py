@@ -32,6 +32,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Node
 
 from results import compute, live
+from survey_app.core import clock
 from survey_app.store import open_store
 from survey_app.ui import dashboard
 
@@ -50,7 +51,7 @@ def timed(work: Callable[[], object]) -> str:
 
 
 def data_functions(db: Path) -> None:
-    period = live.period_choices(live.today(), live.today())[0]
+    period = live.period_choices(clock.today(), clock.today())[0]
     with open_store(db, read_only=True) as store:
         city, unit = live.SlicedSource(store, live.Slice()), live.SlicedSource(store, live.Slice(frozenset({UNIT})))
         n = sum(g.n for g in compute(city, period, margins=False, choices=False, compare=False).groups)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,8 @@ from results.margins import GroupCounts, bootstrap_se, linearisation_se
 from results.method import Method
 from results.model import GROUPINGS, ChoiceResult, GroupResult, ItemResult, Results
 from results.scope import GROUP_KEYS, Scope, Source, open_cursor
-from survey_app.core.config import BLOCKS, DEFAULT_INSTRUMENT, TIMEZONE
+from survey_app.core import clock
+from survey_app.core.config import BLOCKS, DEFAULT_INSTRUMENT
 from survey_app.core.periods import Period, current_year, parse_period
 
 NO_FIELD = "Không ghi lĩnh vực"
@@ -74,7 +74,7 @@ def compute(source: Source, period: Period | str | None = None, *, by: str = "un
     return Results(
         period=period, previous_period=previous, by=by, instrument=catalog.instrument,
         instrument_versions=catalog.versions, elements=catalog.elements, method=method,
-        statuses=scope.statuses, groups=tuple(groups), computed_at=datetime.now(TIMEZONE),
+        statuses=scope.statuses, groups=tuple(groups), computed_at=clock.now(),
         notes=_notes(by, method),
     )
 

@@ -28,7 +28,7 @@ from results.method import Method
 from results.model import GroupResult, Results
 from results.report import write_report
 from results.scope import Scope, Source, open_cursor
-from survey_app.core.config import TIMEZONE
+from survey_app.core import clock
 from survey_app.core.periods import Period, parse_period, period_between
 
 TREND_GRAINS = ("week", "month")
@@ -101,10 +101,6 @@ def sliced(source: Source, scope: frozenset[str] | None, chosen: Slice) -> Slice
 
 
 # -- periods -----------------------------------------------------------------------------------------
-
-def today() -> date:
-    return datetime.now(TIMEZONE).date()
-
 
 def data_span(source: Source, instrument_id: str) -> tuple[date, date] | None:
     """First and last day (Vietnam time) with a counted response, or None on a fresh install."""
@@ -355,7 +351,7 @@ def feed(source: Source, period: Period, instrument_id: str, limit: int = FEED_L
 
 def responses_today(source: Source, instrument_id: str) -> int:
     """Counted responses since midnight, Vietnam time."""
-    day = today()
+    day = clock.today()
     with open_cursor(source) as cur:
         scope = Scope(cur, period_between(day, day), "unit", instrument_id)
         return scope.query("WITH scope AS ({scope}) SELECT count(*) FROM scope")[0][0]

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh database with the Hà Nội demo units, and valid responses to vary."""
+"""Shared fixtures: a set clock, a fresh database with the Hà Nội demo units."""
 
 from __future__ import annotations
 
@@ -7,10 +7,22 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from factories import NOW, Clock
 
 from survey_app.admin.units import import_units_file
+from survey_app.core import clock as service_clock
 from survey_app.core import config
 from survey_app.store import Store, open_store
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Every test runs at factories.NOW (a Wednesday morning mid-quarter, Vietnam time), whenever it is
+    really run: "today", this quarter, opening hours and retention never depend on the wall clock.
+    Ask for `clock` to read or move it. Browser tests override this: their servers keep the real one."""
+    frozen = Clock(NOW)
+    monkeypatch.setattr(service_clock, "now", lambda: frozen.moment)
+    return frozen
 
 
 @pytest.fixture(autouse=True)

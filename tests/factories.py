@@ -3,9 +3,36 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from survey_app.core.config import TIMEZONE
 from survey_app.db.store import Store
+
+
+def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    """A moment in Vietnam time."""
+    return datetime(year, month, day, hour, minute, tzinfo=TIMEZONE)
+
+
+NOW = at(2026, 5, 13, 10)  # the tests' clock (tests/conftest.py): a Wednesday in opening hours, mid-Q2
+
+
+@dataclass
+class Clock:
+    """The time the service reads (survey_app.core.clock) while a test runs; it moves only when told."""
+
+    moment: datetime
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+    def today(self) -> date:
+        return self.moment.date()
 
 
 def dvc_answers(value: int | None = 4, **overrides: int | None) -> dict[str, int | None]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from factories import Clock
 from logins import PASSWORD, add_user, add_wards, cheap_hashes
 
 from survey_app.admin import accounts, audit
@@ -46,21 +47,22 @@ def test_stored_hash_is_argon2id_never_the_password(store: Store) -> None:
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
-def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(store: Store) -> None:
+def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(store: Store, clock: Clock) -> None:
     add_user(store, "lan", "staff", "so-tu-phap")
-    now = datetime.now(UTC)
     for attempt in range(1, 5):
         with pytest.raises(LoginFailed) as failed:
-            accounts.authenticate(store, "lan", f"sai-mat-khau-{attempt}", now=now)
+            accounts.authenticate(store, "lan", f"sai-mat-khau-{attempt}")
         assert failed.value.reason == "bad_credentials"
     with pytest.raises(LoginFailed) as failed:
-        accounts.authenticate(store, "lan", "sai-mat-khau-5", now=now)
+        accounts.authenticate(store, "lan", "sai-mat-khau-5")
     assert failed.value.reason == "locked"
-    assert failed.value.locked_until == now + timedelta(minutes=15)
+    assert failed.value.locked_until == clock.moment + timedelta(minutes=15)
+    clock.advance(minutes=14)
     with pytest.raises(LoginFailed) as failed:  # the right password does not open a locked account
-        accounts.authenticate(store, "lan", PASSWORD, now=now + timedelta(minutes=14))
+        accounts.authenticate(store, "lan", PASSWORD)
     assert failed.value.reason == "locked"
-    assert accounts.authenticate(store, "lan", PASSWORD, now=now + timedelta(minutes=16)).username == "lan"
+    clock.advance(minutes=2)
+    assert accounts.authenticate(store, "lan", PASSWORD).username == "lan"
     actions = [e.action for e in audit.read(store, actor="lan")]
     assert actions.count("login.failed") == 4 and actions.count("login.locked") == 1
 

@@ -11,13 +11,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from factories import Clock
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Node
 
 from results import compute
-from results.live import Slice, SlicedSource, period_choices, today
+from results.live import Slice, SlicedSource, period_choices
 from survey_app.admin.units import Unit, read_units_csv, upsert_units
-from survey_app.core.config import BLOCKS, DEFAULT_UNITS_CSV, TIMEZONE
+from survey_app.core import clock
+from survey_app.core.config import BLOCKS, DEFAULT_UNITS_CSV
 from survey_app.db.store import Store
 from survey_app.demo.generate import generate_demo
 from survey_app.ui import dashboard
@@ -46,13 +48,13 @@ def fresh_db(store: Store, db_path: Path) -> str:
 
 
 @pytest.fixture
-def demo_db(store: Store, db_path: Path) -> Iterator[str]:
-    """Demo responses over the last 120 days, and three of Cầu Giấy's just now (this quarter for sure),
+def demo_db(store: Store, db_path: Path, clock: Clock) -> Iterator[str]:
+    """Demo responses over the 120 days up to the tests' clock, and three of Cầu Giấy's a minute ago,
     one of them dissatisfied with a comment written to look like Markdown and HTML. A new ward under
     Cầu Giấy has no responses yet."""
     generate_demo(store, responses=3000, seed=4)
     upsert_units(store, [NEW_WARD])
-    now = datetime.now(TIMEZONE) - timedelta(minutes=1)
+    now = clock.moment - timedelta(minutes=1)
     add(store, [dvc(CAU_GIAY, answers(5), when=now), dvc(CAU_GIAY, answers(4), when=now, counter_id="quay-2"),
                 {**dvc(CAU_GIAY, answers(1), when=now), "comment": COMMENT}])
     store.close()
@@ -99,10 +101,11 @@ def unit_names(block: str | None = None, leaving_out: str = "") -> set[str]:
 
 
 def counted(db: str, slice_: Slice) -> int:
+    """Responses of this quarter (the tests' clock) in `slice_`, as compute() counts them."""
     from survey_app.store import open_store
 
     with open_store(db, read_only=True) as store:
-        period = period_choices(today(), today())[0]
+        period = period_choices(clock.today(), clock.today())[0]
         return sum(g.n for g in compute(SlicedSource(store, slice_), period).groups)
 
 
@@ -258,9 +261,9 @@ def test_tv_mode_of_a_scoped_leader_shows_only_their_block(demo_db: str) -> None
 
 
 @pytest.fixture
-def quick_rating_db(store: Store, db_path: Path) -> str:
+def quick_rating_db(store: Store, db_path: Path, clock: Clock) -> str:
     """Ba Đình rates on the one-question nhanh-3 form only: two satisfied, one not, with reasons."""
-    now = datetime.now(TIMEZONE) - timedelta(minutes=1)
+    now = clock.moment - timedelta(minutes=1)
 
     def quick(value: int, **extra: object) -> dict[str, object]:
         return {**dvc(BA_DINH, {}, when=now), "instrument_id": "nhanh-3", "stage": None, "answers": {"HL1": value},
@@ -284,8 +287,8 @@ def test_a_unit_on_the_quick_form_opens_on_it_and_every_tab_works(quick_rating_d
 
 
 
-def test_flagged_share_is_shown_within_the_leaders_scope(store: Store, db_path: Path) -> None:
-    now = datetime.now(TIMEZONE) - timedelta(minutes=1)
+def test_flagged_share_is_shown_within_the_leaders_scope(store: Store, db_path: Path, clock: Clock) -> None:
+    now = clock.moment - timedelta(minutes=1)
     for unit in (CAU_GIAY, BA_DINH):
         add(store, [dvc(unit, answers(4), when=now), dvc(unit, answers(5), when=now)])
     store.write(lambda con: con.execute(

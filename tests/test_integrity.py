@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from factories import dvc_answers, dvc_response, table_counts
+from factories import Clock, dvc_answers, dvc_response, table_counts
 from streamlit.testing.v1 import AppTest
 
 from survey_app.collection import links
@@ -247,8 +247,8 @@ def test_scrubbed_comment_is_stored_and_the_contact_kept_apart(store: Store) -> 
     assert store.query("SELECT phone FROM contacts") == [("0987654321",)]
 
 
-def test_contacts_past_retention_are_purged_and_responses_stay(store: Store) -> None:
-    old = store.submit(dvc_response(submitted_at=datetime.now(TZ) - timedelta(days=200),
+def test_contacts_past_retention_are_purged_and_responses_stay(store: Store, clock: Clock) -> None:
+    old = store.submit(dvc_response(submitted_at=clock.moment - timedelta(days=200),
                                     contact={"phone": "0912345678", "consent": True}))
     store.submit(dvc_response(contact={"phone": "0987654321", "consent": True}))
     assert purge_contacts(store, days=180) == 1

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import openpyxl
 import pypdf
 import pytest
+from factories import Clock
 
 from results import Method, compute, live, parse_period
 from results.model import GroupResult
-from survey_app.core.config import TIMEZONE
 from survey_app.core.periods import period_between
 from survey_app.db.store import Store
 from tests.results_fixtures import add, answers, at, dvc, set_dossiers, set_status
@@ -191,10 +191,11 @@ def test_feed_of_another_unit_is_not_seen(two_districts: Store) -> None:
     assert live.feed(sliced(two_districts, {BA_DINH}), Q1, "sipas-dvc") == []
 
 
-def test_responses_today_counts_since_midnight_vietnam_time(store: Store) -> None:
-    now = datetime.now(TIMEZONE)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    add(store, [dvc(CAU_GIAY, answers(4), when=now), dvc(CAU_GIAY, answers(4), when=midnight - timedelta(minutes=1))])
+def test_responses_today_counts_since_midnight_vietnam_time(store: Store, clock: Clock) -> None:
+    clock.set(at(2026, 2, 5, 0, 30))  # 17:30 UTC on the 4th
+    # 00:10 and 23:50 the evening before, Vietnam time: both on the 4th in UTC.
+    add(store, [dvc(CAU_GIAY, answers(4), when=at(2026, 2, 5, 0, 10)),
+                dvc(CAU_GIAY, answers(4), when=at(2026, 2, 4, 23, 50))])
     assert live.responses_today(sliced(store), "sipas-dvc") == 1
     assert live.responses_today(sliced(store, {BA_DINH}), "sipas-dvc") == 0
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -22,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from survey_app.admin import audit
 from survey_app.admin.units import Unit, get_unit, list_units, unit_subtree
+from survey_app.core import clock
 from survey_app.core.i18n import Refused
 from survey_app.db.store import Store
 
@@ -132,13 +133,13 @@ def visible_units(store: Store, user: User, *, active_only: bool = True) -> list
 
 # -- login -----------------------------------------------------------------------------------------
 
-def authenticate(store: Store, username: str, password: str, *, now: datetime | None = None) -> User:
+def authenticate(store: Store, username: str, password: str) -> User:
     """The user, when the password is right and the account active and not locked; else LoginFailed.
 
     MAX_FAILURES wrong passwords in a row lock the account for LOCK_MINUTES, whatever the password
     tried during the lock. An unknown name costs the same hash as a known one (no name probing).
     """
-    now = now or datetime.now(UTC)
+    now = clock.now()
     username = username.strip().lower()
     rows = store.query("SELECT password_hash, active, locked_until FROM users WHERE username = ?", [username])
     password_hash, active, locked_until = rows[0] if rows else (None, False, None)

@@ -21,7 +21,7 @@ import duckdb
 from survey_app.admin import audit, dossiers, units
 from survey_app.admin.dossiers import DossierCount, DossiersFileError
 from survey_app.admin.units import Unit, UnitsFileError
-from survey_app.core import config
+from survey_app.core import clock, config
 from survey_app.core.config import BLOCKS
 from survey_app.core.i18n import Refused
 from survey_app.core.keys import rotate_keys
@@ -276,7 +276,7 @@ def _sql_path(path: Path) -> str:
 
 def _new_folder(kind: str) -> Path:
     # config.DATA_DIR is looked up at call time so tests (and tools) can point it elsewhere.
-    stamp = datetime.now(config.TIMEZONE).strftime("%Y%m%d-%H%M%S")
+    stamp = clock.now().strftime("%Y%m%d-%H%M%S")
     folder = Path(config.DATA_DIR) / kind / f"sipas-{stamp}"
     try:
         folder.mkdir(parents=True)

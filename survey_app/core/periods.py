@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from survey_app.core import clock
 from survey_app.core.config import TIMEZONE
 
 _LABEL = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4])|-(?P<month>0[1-9]|1[0-2]))?$")
@@ -122,4 +123,4 @@ def period_between(first: date, last: date) -> Period:
 
 
 def current_year() -> Period:
-    return parse_period(str(datetime.now(TIMEZONE).year))
+    return parse_period(str(clock.today().year))

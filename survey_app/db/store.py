@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 import duckdb
 
-from survey_app.core import config
+from survey_app.core import clock, config
 from survey_app.core.config import FlagRules
 from survey_app.core.instruments import Instrument, load_instruments
 from survey_app.core.responses import InvalidResponse, ResponseRecord, validate_response
@@ -237,7 +237,7 @@ class Store:
         self.path, self.instruments, self.read_only = path, instruments, read_only
         self._admit = admit
         self.flag_rules = config.flag_rules()
-        self._last_stamp = datetime.now(config.TIMEZONE)
+        self._last_stamp = clock.now()
         self._con = con
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._writer: threading.Thread | None = None
@@ -373,7 +373,7 @@ class Store:
 
     def _stamp(self) -> datetime:
         """Now, and always later than the previous stamp: two responses never share a time."""
-        self._last_stamp = max(datetime.now(config.TIMEZONE), self._last_stamp + timedelta(microseconds=1))
+        self._last_stamp = max(clock.now(), self._last_stamp + timedelta(microseconds=1))
         return self._last_stamp
 
     # -- lifecycle -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from survey_app.core import config
+from survey_app.core import clock
 from survey_app.core.instruments import Instrument
 from survey_app.db.store import Store
 
@@ -126,7 +126,7 @@ class _Generator:
         self.element_quality = {e.id: self.rng.normal(ELEMENT_BIAS.get(e.id, 0), 0.3, size=len(self.unit_ids))
                                 for e in self.instrument.elements}
         self.traffic = self.rng.gamma(2.0, 1.0, size=len(self.unit_ids))  # districts are busier than others
-        self.end = datetime.now(config.TIMEZONE)
+        self.end = clock.now()
 
     def chunk(self, con: duckdb.DuckDBPyConnection, start: int, n: int) -> tuple[int, int]:
         rng, inst = self.rng, self.instrument

@@ -8,13 +8,13 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import duckdb
 
 from survey_app.admin import audit
-from survey_app.core import config
+from survey_app.core import clock, config
 from survey_app.core.instruments import Instrument
 from survey_app.db.store import Store
 from survey_app.integrity.admission import FACT_COLUMNS, facts_from_rows
@@ -111,13 +111,13 @@ def set_opening_hours(store: Store, unit_id: str, spec: str | None) -> None:
     store.write(work)
 
 
-def purge_contacts(store: Store, *, days: float | None = None, now: datetime | None = None) -> int:
+def purge_contacts(store: Store, *, days: float | None = None) -> int:
     """Delete contact details older than the retention period (SIPAS_CONTACT_RETENTION_DAYS); the
     responses themselves stay. Returns how many were deleted."""
     days = config.CONTACT_RETENTION_DAYS if days is None else days
     if days < 0:
         raise ValueError("số ngày lưu giữ phải không âm (retention days must not be negative)")
-    cutoff = (now or datetime.now(config.TIMEZONE)) - timedelta(days=days)
+    cutoff = clock.now() - timedelta(days=days)
 
     def work(con: duckdb.DuckDBPyConnection) -> int:
         count = con.execute("SELECT count(*) FROM contacts WHERE consent_at < ?", [cutoff]).fetchone()[0]

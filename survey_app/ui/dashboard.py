@@ -22,7 +22,7 @@ from results import Period, Results, compute, live
 from results.cchc import UnitPoints, cchc_points
 from results.model import GroupResult
 from survey_app.admin.units import Unit, list_counters, list_units
-from survey_app.core import config
+from survey_app.core import clock, config
 from survey_app.core.config import BLOCKS
 from survey_app.core.i18n import t
 from survey_app.core.periods import period_between
@@ -163,7 +163,7 @@ def tv_page(store: Store, scope_unit_ids: frozenset[str] | None) -> None:
 
 
 def _current_quarter() -> Period:
-    today = live.today()
+    today = clock.today()
     return live.period_choices(today, today)[0]
 
 
@@ -194,7 +194,7 @@ def _period_label(choice: Period | str) -> str:
 def _filters(store: Store, units: list[Unit], span: tuple[date, date], scope: frozenset[str] | None,
              instrument_id: str, rules: str) -> View:
     """Period, block, unit, counter: the drill-down province → block → unit → counter."""
-    today = live.today()
+    today = clock.today()
     columns = st.columns([2, 2, 3, 2])
     period = columns[0].selectbox(t("dash.f.period"), [*live.period_choices(span[0], max(span[1], today)), CUSTOM],
                                   key=PERIOD, format_func=_period_label)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -21,7 +20,7 @@ from survey_app.collection.form import (
     steps_for,
     submission,
 )
-from survey_app.core import config, privacy
+from survey_app.core import clock, config, privacy
 from survey_app.core.i18n import pick, t
 from survey_app.core.instruments import Instrument, Item, Question
 from survey_app.core.keys import load_keys
@@ -163,7 +162,7 @@ def _client_hash() -> str | None:
     ring = load_keys()
     user_agent = st.context.headers.get("User-Agent") if st.context.headers else None
     # The first key version, not the current one: a key rotation must not split one day's devices.
-    return privacy.client_hash(st.context.ip_address, user_agent, datetime.now(config.TIMEZONE).date(),
+    return privacy.client_hash(st.context.ip_address, user_agent, clock.today(),
                                ring.keys[min(ring.keys)])
 
 

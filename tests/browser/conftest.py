@@ -242,3 +242,9 @@ def shot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture(autouse=True)
+def clock() -> None:
+    """The real clock, not tests/conftest.py's set one: the app runs in its own process on the real
+    clock, so the data written for it beforehand (demo responses end "now") must too."""

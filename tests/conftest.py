@@ -25,10 +25,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return frozen
 
 
-@pytest.fixture(autouse=True)
-def _integrity_rules_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests submit near-identical responses seconds apart at any hour: just what the integrity rules
-    flag. Off unless a test turns them on (tests/test_integrity.py); servers started by tests inherit this."""
+@pytest.fixture
+def integrity_rules_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every integrity flag off, for this test and the stores and servers it starts (they read the
+    SIPAS_FLAG_* variables). Tests run with the production rules; a test that asks for this says why."""
     for rule in fields(config.FlagRules):
         monkeypatch.setenv(f"SIPAS_FLAG_{rule.name.upper()}", "" if isinstance(rule.default, str) else "0")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from factories import Clock
 from logins import APP, add_user, add_wards, cheap_hashes, log_in, nav_paths, open_page, query
 from streamlit.testing.v1 import AppTest
 
@@ -97,7 +98,7 @@ def test_pages_get_the_scope_of_the_user(app_db: Path, name: str, page: str, giv
     assert at.text[0].value == given
 
 
-def test_wrong_password_is_refused_and_five_lock_the_account(app_db: Path) -> None:
+def test_wrong_password_is_refused_and_five_lock_the_account(app_db: Path, clock: Clock) -> None:
     at = AppTest.from_file(APP, default_timeout=30).run()
     for _ in range(4):
         at = log_in("lan", "sai-mat-khau-roi", at)
@@ -106,7 +107,8 @@ def test_wrong_password_is_refused_and_five_lock_the_account(app_db: Path) -> No
     assert "tạm khóa" in at.error[0].value
     at = log_in("lan", at=at)  # the right password, during the lock
     assert "tạm khóa" in at.error[0].value and nav_paths(at) == {"login"}
-    assert query(app_db, "SELECT count(*) FROM users WHERE username = 'lan' AND locked_until > now()") == [(1,)]
+    assert query(app_db, "SELECT count(*) FROM users WHERE username = 'lan' AND locked_until > ?",
+                 [clock.moment]) == [(1,)]
 
 
 def test_logout_forgets_the_session(app_db: Path) -> None:

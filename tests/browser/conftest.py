@@ -74,7 +74,10 @@ def start_app(tmp_path: Path, prepare: list[list[str]] | None = None) -> LiveApp
     """Run `survey_app init` (and any `prepare` commands) on a fresh database, then the app."""
     data_dir = tmp_path / "data"
     env = {**os.environ, "SIPAS_DATA_DIR": str(data_dir), "SIPAS_DB": str(data_dir / "sipas.duckdb"),
-           "PYTHONPATH": str(config.PROJECT_DIR)}
+           "PYTHONPATH": str(config.PROJECT_DIR),
+           # The production flag rules, but for the opening hours: the app runs on the real clock, and a
+           # test run at night must not see its citizen's response flagged as outside_hours.
+           "SIPAS_FLAG_OPENING_HOURS": ""}
     for command in [["init"], *(prepare or [])]:
         subprocess.run([sys.executable, "-m", "survey_app", *command], env=env, check=True,
                        capture_output=True, cwd=config.PROJECT_DIR)

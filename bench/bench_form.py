@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser.conftest import CHROMIUM, PHONE, start_app, wait_idle
+from tests.browser.conftest import CHROMIUM, PHONE, new_page, open_app, rerun, start_app
 from tests.browser.test_form_browser import survey_link
 
 READ_SECONDS = 2.0  # reading one question and choosing
@@ -29,14 +29,13 @@ RUNS = 3
 
 def one_answer(page, url: str) -> tuple[float, float, int, int]:
     begun = time.perf_counter()
-    page.goto(url)
-    wait_idle(page)
+    open_app(page, url)
     page.locator("[data-testid=stRadio]").wait_for()
     first_render = time.perf_counter() - begun
     taps = questions = 0
     page.get_by_text("Đã nhận kết quả (được cấp").tap()
-    page.get_by_role("button", name="Tiếp tục →").tap()
-    wait_idle(page)
+    with rerun(page):
+        page.get_by_role("button", name="Tiếp tục →").tap()
     taps, questions = 2, 1
     while page.get_by_role("button", name="Gửi đánh giá").count() == 0:
         for pills in page.locator("[class*='st-key-r_']").all():
@@ -45,8 +44,8 @@ def one_answer(page, url: str) -> tuple[float, float, int, int]:
         for question in page.locator("[class*='st-key-q_']").all():
             question.locator("button").first.tap()
             taps, questions = taps + 1, questions + 1
-        page.get_by_role("button", name="Tiếp tục →").tap()
-        wait_idle(page)
+        with rerun(page):
+            page.get_by_role("button", name="Tiếp tục →").tap()
         taps += 1
     page.get_by_role("button", name="Gửi đánh giá").tap()
     page.get_by_text("Cảm ơn Ông/Bà!").wait_for()
@@ -60,13 +59,12 @@ def main() -> None:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             for run in range(RUNS):
-                context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-                page = context.new_page()
-                first, total, taps, questions = one_answer(page, survey_link(app, "q-cau-giay", "quay-1", "sipas-dvc"))
+                with new_page(browser, 60_000, viewport=PHONE, is_mobile=True, has_touch=True) as page:
+                    first, total, taps, questions = one_answer(page, survey_link(app, "q-cau-giay", "quay-1",
+                                                                                 "sipas-dvc"))
                 person = total + questions * READ_SECONDS + taps * TAP_SECONDS
                 print(f"run {run + 1}: first render {first:.2f} s; full answer {total:.1f} s of server and browser "
                       f"time; {taps} taps, {questions} questions → a person ≈ {person:.0f} s")
-                context.close()
             browser.close()
     finally:
         app.stop()

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from factories import Clock
+from factories import Clock, add, dvc_answers, dvc_response, quick_response
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Node
 
@@ -23,7 +23,6 @@ from survey_app.core.config import BLOCKS, DEFAULT_UNITS_CSV
 from survey_app.db.store import Store
 from survey_app.demo.generate import generate_demo
 from survey_app.ui import dashboard
-from tests.results_fixtures import add, answers, dvc
 
 CAU_GIAY, BA_DINH = "q-cau-giay", "q-ba-dinh"
 NEW_WARD = Unit("p-moi", "Phường Mới Thành Lập", "huyen", CAU_GIAY)
@@ -55,8 +54,9 @@ def demo_db(store: Store, db_path: Path, clock: Clock) -> Iterator[str]:
     generate_demo(store, responses=3000, seed=4)
     upsert_units(store, [NEW_WARD])
     now = clock.moment - timedelta(minutes=1)
-    add(store, [dvc(CAU_GIAY, answers(5), when=now), dvc(CAU_GIAY, answers(4), when=now, counter_id="quay-2"),
-                {**dvc(CAU_GIAY, answers(1), when=now), "comment": COMMENT}])
+    add(store, [dvc_response(CAU_GIAY, dvc_answers(5, pa=None), when=now),
+                dvc_response(CAU_GIAY, dvc_answers(4, pa=None), when=now, counter_id="quay-2"),
+                dvc_response(CAU_GIAY, dvc_answers(1, pa=None), when=now, comment=COMMENT)])
     store.close()
     yield str(db_path)
 
@@ -264,12 +264,8 @@ def test_tv_mode_of_a_scoped_leader_shows_only_their_block(demo_db: str) -> None
 def quick_rating_db(store: Store, db_path: Path, clock: Clock) -> str:
     """Ba Đình rates on the one-question nhanh-3 form only: two satisfied, one not, with reasons."""
     now = clock.moment - timedelta(minutes=1)
-
-    def quick(value: int, **extra: object) -> dict[str, object]:
-        return {**dvc(BA_DINH, {}, when=now), "instrument_id": "nhanh-3", "stage": None, "answers": {"HL1": value},
-                **extra}
-
-    add(store, [quick(3), quick(2), quick(1, choices={"ly_do": ["cho_lau"]}, comment="Chờ quá lâu")])
+    add(store, [quick_response(BA_DINH, 3, when=now), quick_response(BA_DINH, 2, when=now),
+                quick_response(BA_DINH, 1, when=now, choices={"ly_do": ["cho_lau"]}, comment="Chờ quá lâu")])
     store.close()
     return str(db_path)
 
@@ -290,7 +286,7 @@ def test_a_unit_on_the_quick_form_opens_on_it_and_every_tab_works(quick_rating_d
 def test_flagged_share_is_shown_within_the_leaders_scope(store: Store, db_path: Path, clock: Clock) -> None:
     now = clock.moment - timedelta(minutes=1)
     for unit in (CAU_GIAY, BA_DINH):
-        add(store, [dvc(unit, answers(4), when=now), dvc(unit, answers(5), when=now)])
+        add(store, [dvc_response(unit, dvc_answers(v, pa=None), when=now) for v in (4, 5)])
     store.write(lambda con: con.execute(
         "UPDATE responses SET status = 'flagged', flag_reasons = 'burst_client'"
         " WHERE response_id IN (SELECT max(response_id) FROM responses GROUP BY unit_id)"))

@@ -66,7 +66,7 @@ def test_default_rules_are_all_on(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_burst_from_one_device_at_one_counter_is_flagged(store: Store) -> None:
     store.flag_rules = only(burst_client=3, burst_minutes=10)
-    ids = [store.submit(dvc_response(client_hash="phone-a", submitted_at=at(m), answers=dvc_answers(v))).response_id
+    ids = [store.submit(dvc_response(given=dvc_answers(v, hl=4), client_hash="phone-a", submitted_at=at(m))).response_id
            for m, v in ((0, 3), (2, 4), (4, 5), (30, 4))]
     assert [reasons(store, i) for i in ids] == [("ok", None), ("ok", None), ("flagged", "burst_client"), ("ok", None)]
     whole_unit = store.submit(dvc_response(client_hash="phone-a", counter_id=None, submitted_at=at(31)))
@@ -107,7 +107,7 @@ def test_all_top_ratings_given_quickly_are_flagged(store: Store) -> None:
     all_five = dvc_answers(5, HL=5)
     quick_praise = store.submit(dvc_response(answers=all_five, seconds_taken=40))  # < 20 × 2.5 s
     slow_praise = store.submit(dvc_response(answers=all_five, seconds_taken=70))
-    quick_mixed = store.submit(dvc_response(answers=dvc_answers(5, TC1=4), seconds_taken=40))
+    quick_mixed = store.submit(dvc_response(answers=dvc_answers(5, hl=4, TC1=4), seconds_taken=40))
     with_na = store.submit(dvc_response(answers=dvc_answers(5, HL=5, PA1=None, PA2=None, PA3=None), seconds_taken=30))
     assert reasons(store, quick_praise.response_id) == ("flagged", "all_top_fast")
     assert (slow_praise.status, quick_mixed.status) == ("ok", "ok")
@@ -287,7 +287,7 @@ def test_scan_agrees_with_submit_and_spares_reviewed_responses(store: Store) -> 
 
 
 def test_pattern_sql_matches_the_record_pattern(store: Store) -> None:
-    answers = dvc_answers(3, PA1=None, TC2=1, CC5=2)
+    answers = dvc_answers(3, hl=4, PA1=None, TC2=1, CC5=2)
     response = dvc_response(answers=answers)
     store.submit(response)
     written = store.query("SELECT answer_pattern FROM responses")[0][0]

@@ -10,13 +10,12 @@ from datetime import date
 import openpyxl
 import pypdf
 import pytest
-from factories import Clock
+from factories import Clock, add, at, dvc_answers, dvc_response, quick_response, set_dossiers, set_status
 
 from results import Method, compute, live, parse_period
 from results.model import GroupResult
 from survey_app.core.periods import period_between
 from survey_app.db.store import Store
-from tests.results_fixtures import add, answers, at, dvc, set_dossiers, set_status
 
 Q1 = parse_period("2026-Q1")
 CAU_GIAY, BA_DINH, TAI_CHINH = "q-cau-giay", "q-ba-dinh", "so-tai-chinh"
@@ -29,14 +28,14 @@ def two_districts(store: Store) -> Store:
     Ba Đình: one neutral answer. Sở Tài chính: one excluded and one flagged response."""
     store.write(lambda con: con.execute("INSERT INTO counters VALUES (?, 'quay-2', 'Quầy 2', TRUE)", [CAU_GIAY]))
     add(store, [
-        dvc(CAU_GIAY, answers(5, pa=None, CC1=3, CC2=3), when=at(2026, 2, 2, 8, 30)),  # a Monday, 08:30
-        dvc(CAU_GIAY, answers(4, pa=None), when=at(2026, 2, 3, 9, 15)),
-        {**dvc(CAU_GIAY, answers(2, pa=None, CC1=1), when=at(2026, 2, 4, 14, 5), counter_id="quay-2"),
+        dvc_response(CAU_GIAY, dvc_answers(5, pa=None, CC1=3, CC2=3), when=at(2026, 2, 2, 8, 30)),  # a Monday, 08:30
+        dvc_response(CAU_GIAY, dvc_answers(4, pa=None), when=at(2026, 2, 3, 9, 15)),
+        {**dvc_response(CAU_GIAY, dvc_answers(2, pa=None, CC1=1), when=at(2026, 2, 4, 14, 5), counter_id="quay-2"),
          "comment": "=Phải chờ lâu"},
-        dvc(BA_DINH, answers(3, pa=None), when=at(2026, 2, 5, 10, 0)),
+        dvc_response(BA_DINH, dvc_answers(3, pa=None), when=at(2026, 2, 5, 10, 0)),
     ])
-    excluded, flagged = add(store, [dvc(TAI_CHINH, answers(1, pa=None), when=at(2026, 2, 6)),
-                                    dvc(TAI_CHINH, answers(1, pa=None), when=at(2026, 2, 6))])
+    excluded, flagged = add(store, [dvc_response(TAI_CHINH, dvc_answers(1, pa=None), when=at(2026, 2, 6)),
+                                    dvc_response(TAI_CHINH, dvc_answers(1, pa=None), when=at(2026, 2, 6))])
     set_status(store, [excluded], "excluded")
     set_status(store, [flagged], "flagged")
     return store
@@ -143,9 +142,10 @@ def test_answer_distribution_counts_shares_sides_and_na_apart(two_districts: Sto
 
 
 def test_choice_shares_add_up_over_units(store: Store) -> None:
-    add(store, [dvc(CAU_GIAY, answers(4), when=at(2026, 2, 2), choices={"gay_phien_ha": "co", "mong_doi": ["cntt"]}),
-                dvc(BA_DINH, answers(4), when=at(2026, 2, 2), choices={"gay_phien_ha": "khong"}),
-                dvc(BA_DINH, answers(4), when=at(2026, 2, 2), choices={"gay_phien_ha": "khong"})])
+    given, when = dvc_answers(4, pa=None), at(2026, 2, 2)
+    add(store, [dvc_response(CAU_GIAY, given, when=when, choices={"gay_phien_ha": "co", "mong_doi": ["cntt"]}),
+                dvc_response(BA_DINH, given, when=when, choices={"gay_phien_ha": "khong"}),
+                dvc_response(BA_DINH, given, when=when, choices={"gay_phien_ha": "khong"})])
     results = compute(sliced(store), Q1)
     perceptions = live.choice_shares(results, "perception").set_index("option_id")
     assert perceptions.loc["khong", "share"] == pytest.approx(200 / 3)
@@ -182,7 +182,8 @@ def test_feed_is_newest_first_with_comment_unit_counter_and_low_items(two_distri
 
 
 def test_feed_orders_newest_first_and_respects_the_limit(store: Store) -> None:
-    add(store, [{**dvc(CAU_GIAY, answers(4), when=at(2026, 2, d)), "comment": f"ngày {d}"} for d in (3, 9, 5)])
+    add(store, [dvc_response(CAU_GIAY, dvc_answers(4, pa=None), when=at(2026, 2, d), comment=f"ngày {d}")
+                for d in (3, 9, 5)])
     entries = live.feed(sliced(store), Q1, "sipas-dvc", limit=2)
     assert [e.comment for e in entries] == ["ngày 9", "ngày 5"]
 
@@ -194,8 +195,8 @@ def test_feed_of_another_unit_is_not_seen(two_districts: Store) -> None:
 def test_responses_today_counts_since_midnight_vietnam_time(store: Store, clock: Clock) -> None:
     clock.set(at(2026, 2, 5, 0, 30))  # 17:30 UTC on the 4th
     # 00:10 and 23:50 the evening before, Vietnam time: both on the 4th in UTC.
-    add(store, [dvc(CAU_GIAY, answers(4), when=at(2026, 2, 5, 0, 10)),
-                dvc(CAU_GIAY, answers(4), when=at(2026, 2, 4, 23, 50))])
+    add(store, [dvc_response(CAU_GIAY, dvc_answers(4, pa=None), when=at(2026, 2, 5, 0, 10)),
+                dvc_response(CAU_GIAY, dvc_answers(4, pa=None), when=at(2026, 2, 4, 23, 50))])
     assert live.responses_today(sliced(store), "sipas-dvc") == 1
     assert live.responses_today(sliced(store, {BA_DINH}), "sipas-dvc") == 0
 
@@ -209,8 +210,9 @@ def test_data_span_gives_first_and_last_day(two_districts: Store) -> None:
 
 
 def test_trend_gives_each_month_of_the_period_and_the_one_before(store: Store) -> None:
-    add(store, [dvc(CAU_GIAY, answers(5), when=at(2026, 1, 10)), dvc(CAU_GIAY, answers(1), when=at(2026, 2, 10)),
-                dvc(CAU_GIAY, answers(5), when=at(2025, 12, 10))])
+    add(store, [dvc_response(CAU_GIAY, dvc_answers(5, pa=None), when=at(2026, 1, 10)),
+                dvc_response(CAU_GIAY, dvc_answers(1, pa=None), when=at(2026, 2, 10)),
+                dvc_response(CAU_GIAY, dvc_answers(5, pa=None), when=at(2025, 12, 10))])
     points = live.trend(sliced(store), parse_period("2026-02"), "month", "sipas-dvc")
     assert [(p.start, p.n, p.sipas) for p in points] == [(date(2026, 1, 1), 1, 100.0), (date(2026, 2, 1), 1, 0.0)]
     with pytest.raises(ValueError):
@@ -247,8 +249,7 @@ def test_workbook_and_report_of_a_slice_name_only_its_units(two_districts: Store
 
 
 def test_instruments_used_puts_the_most_answered_first(two_districts: Store) -> None:
-    quick = {**dvc(BA_DINH, {}, when=at(2026, 2, 5)), "instrument_id": "nhanh-3", "stage": None, "answers": {"HL1": 3}}
-    add(two_districts, [quick])
+    add(two_districts, [quick_response(BA_DINH, 3, when=at(2026, 2, 5))])
     assert live.instruments_used(sliced(two_districts)) == ["sipas-dvc", "nhanh-3"]
     assert live.instruments_used(sliced(two_districts, {BA_DINH})) == ["nhanh-3", "sipas-dvc"]  # 1 each: by name
     assert live.instruments_used(sliced(two_districts, {TAI_CHINH})) == []  # excluded and flagged only

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import add, at, dvc_answers, dvc_response, golden_unit
 
 from results import Method, compute
 from results.cchc import Band, Rule, RulesError, cchc_points, load_rules, rule_points
 from survey_app.core import config
 from survey_app.db.store import Store
-from tests.results_fixtures import add, answers, at, dvc, golden_unit
 
 EXAMPLE = config.PROJECT_DIR / "results" / "rules" / "vi-du-ha-noi.yaml"
 BANDS = (Band(90, 1.0), Band(80, 0.75), Band(70, 0.5), Band(0, 0.25))
@@ -41,7 +41,7 @@ def test_example_table_says_it_is_an_example() -> None:
 
 def test_points_per_block_and_element_costs(store: Store, tmp_path: Path) -> None:
     golden_unit(store)  # Sở Tài chính: TC 56.25, TT 50, CC 55, KQ 66.67, PA 50 → SIPAS 55.583
-    add(store, [dvc("q-cau-giay", answers(5, pa=None, TC1=1), when=at(2026, 2, 1)) for _ in range(3)])
+    add(store, [dvc_response("q-cau-giay", dvc_answers(5, pa=None, TC1=1), when=at(2026, 2, 1)) for _ in range(3)])
     results = compute(store, "2026-Q1", method=Method(name="small", min_sample=2))
     points = {p.group.key: p for p in cchc_points(results, load_rules(EXAMPLE))}
 

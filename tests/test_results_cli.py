@@ -9,13 +9,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from factories import golden_unit
 from openpyxl import load_workbook
 
 from results import cli
 from survey_app.admin.units import import_units_file
 from survey_app.core import config
 from survey_app.store import open_store
-from tests.results_fixtures import golden_unit
 
 RULES = str(config.PROJECT_DIR / "results" / "rules" / "vi-du-ha-noi.yaml")
 

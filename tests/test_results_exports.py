@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from factories import add, at, dvc_answers, dvc_response, golden_unit
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -25,7 +26,6 @@ from results.export import (
 from results.model import Results
 from survey_app.core import config
 from survey_app.db.store import Store
-from tests.results_fixtures import add, answers, at, dvc, golden_unit
 
 SMALL = Method(name="small", min_sample=2)
 DESIGN_KEYS = {"unit_id", "name", "block", "n", "sipas", "moe", "elements", "items", "adequate", "rank"}
@@ -36,8 +36,8 @@ def results(store: Store) -> Results:
     store.write(lambda con: con.execute(
         "INSERT INTO units (unit_id, name, block) VALUES ('x-evil', '=HYPERLINK(\"http://x\")', 'so')"))
     golden_unit(store)
-    add(store, [dvc("x-evil", answers(4, pa=None), when=at(2026, 2, 2)) for _ in range(2)]
-        + [dvc("q-dong-da", answers(5, pa=5), when=at(2026, 2, 2)) for _ in range(3)])
+    add(store, [dvc_response("x-evil", dvc_answers(4, pa=None), when=at(2026, 2, 2)) for _ in range(2)]
+        + [dvc_response("q-dong-da", dvc_answers(5, pa=5), when=at(2026, 2, 2)) for _ in range(3)])
     return compute(store, "2026-Q1", method=SMALL)
 
 

@@ -1,6 +1,6 @@
 """Indices of small fixtures computed by hand; the arithmetic is written next to each assertion.
 
-The golden unit (results_fixtures.golden_unit), Sở Tài chính, Q1/2026, four respondents:
+The golden unit (factories.golden_unit), Sở Tài chính, Q1/2026, four respondents:
   R1 every item 5, PA N/A, HL 5                 (qr,    gay_phien_ha khong, mong_doi thai_do + cntt)
   R2 every item 4, PA1 2, PA2 4, PA3 N/A, HL 4  (qr,    khong, mong_doi thai_do)
   R3 every item 3 but CC1 5, PA N/A, HL 3       (kiosk, co)
@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from factories import add, at, dvc_answers, dvc_response, golden_unit, quick_response, set_dossiers, set_status
 
 from results import Method, compute
 from results.formulas import required_sample
 from survey_app.db.store import Store
-from tests.results_fixtures import add, answers, at, dvc, golden_unit, set_dossiers, set_status
 
 UNIT = "so-tai-chinh"
 TC = (75 + 50 + 50 + 50) / 4  # TC1 R1,R2,R4 satisfied → 3/4; TC2..TC4 R1,R2 → 2/4
@@ -124,7 +124,7 @@ def test_dossiers_of_a_quarter_add_up_from_its_months(golden: Store) -> None:
 def test_margin_of_error_by_hand(store: Store) -> None:
     # Each respondent gives one value to every item: 5, 4, 3, 2 (PA N/A). Every p_i = 1/2, n_i = n = 4,
     # Σ w_i = 1, so z_r = 100 × (s_r − 1/2) = ±50 and Σ z_r² = 4 × 2500 = 10 000.
-    add(store, [dvc(UNIT, answers(v, pa=None), when=at(2026, 3, 1)) for v in (5, 4, 3, 2)])
+    add(store, [dvc_response(UNIT, dvc_answers(v, pa=None), when=at(2026, 3, 1)) for v in (5, 4, 3, 2)])
     unit = compute(store, "2026-Q1").group(UNIT)
     assert unit.sipas == pytest.approx(50.0)
     assert unit.se == pytest.approx((10_000 / (4 * 3)) ** 0.5)  # √833.33 = 28.87
@@ -134,7 +134,7 @@ def test_margin_of_error_by_hand(store: Store) -> None:
 
 
 def test_block_is_the_mean_of_its_units_or_pooled(golden: Store) -> None:
-    add(golden, [dvc("so-noi-vu", answers(4, pa=None), when=at(2026, 2, 11)) for _ in range(2)])
+    add(golden, [dvc_response("so-noi-vu", dvc_answers(4, pa=None), when=at(2026, 2, 11)) for _ in range(2)])
     blocks = compute(golden, "2026-Q1", by="block")
     assert blocks.group("so").sipas == pytest.approx((SIPAS + 100.0) / 2)  # Sở Nội vụ: 100 everywhere
     assert blocks.group("so").n == 6 and blocks.group("so").units == 22
@@ -148,8 +148,8 @@ def test_block_is_the_mean_of_its_units_or_pooled(golden: Store) -> None:
 
 
 def test_only_ok_responses_count_unless_flagged_are_included(golden: Store) -> None:
-    flagged = add(golden, [dvc(UNIT, answers(1, pa=1), when=at(2026, 2, 12))])
-    excluded = add(golden, [dvc(UNIT, answers(1, pa=1), when=at(2026, 2, 12))])
+    flagged = add(golden, [dvc_response(UNIT, dvc_answers(1, pa=1), when=at(2026, 2, 12))])
+    excluded = add(golden, [dvc_response(UNIT, dvc_answers(1, pa=1), when=at(2026, 2, 12))])
     set_status(golden, flagged, "flagged")
     set_status(golden, excluded, "excluded")
     assert compute(golden, "2026-Q1").group(UNIT).sipas == pytest.approx(SIPAS)
@@ -160,19 +160,19 @@ def test_only_ok_responses_count_unless_flagged_are_included(golden: Store) -> N
 
 def test_period_is_cut_in_vietnam_time(store: Store) -> None:
     # 23:30 on 31 March in Hà Nội is 16:30 UTC: still Q1. 00:30 on 1 April is Q2.
-    add(store, [dvc(UNIT, answers(5, pa=None), when=at(2026, 3, 31, 23, 30)),
-                dvc(UNIT, answers(1, pa=None), when=at(2026, 4, 1, 0, 30))])
+    add(store, [dvc_response(UNIT, dvc_answers(5, pa=None), when=at(2026, 3, 31, 23, 30)),
+                dvc_response(UNIT, dvc_answers(1, pa=None), when=at(2026, 4, 1, 0, 30))])
     assert compute(store, "2026-Q1").group(UNIT).n == 1
     assert compute(store, "2026-Q2").group(UNIT).sipas == pytest.approx(0.0)
 
 
 def test_ranking_within_block_excludes_inadequate_units_and_shows_change(store: Store) -> None:
     method = Method(name="small", min_sample=2)
-    add(store, [dvc("so-noi-vu", answers(5, pa=None), when=at(2026, 5, 1)) for _ in range(2)]
-        + [dvc("so-tu-phap", answers(4, pa=None, TC1=2), when=at(2026, 5, 1)) for _ in range(2)]
-        + [dvc("so-gtvt", answers(5, pa=None), when=at(2026, 5, 1))]  # 1 < 2: not ranked
-        + [dvc("q-cau-giay", answers(2, pa=None), when=at(2026, 5, 1)) for _ in range(2)]
-        + [dvc("so-noi-vu", answers(2, pa=None), when=at(2026, 2, 1)) for _ in range(2)])  # Q1: 0
+    add(store, [dvc_response("so-noi-vu", dvc_answers(5, pa=None), when=at(2026, 5, 1)) for _ in range(2)]
+        + [dvc_response("so-tu-phap", dvc_answers(4, pa=None, TC1=2), when=at(2026, 5, 1)) for _ in range(2)]
+        + [dvc_response("so-gtvt", dvc_answers(5, pa=None), when=at(2026, 5, 1))]  # 1 < 2: not ranked
+        + [dvc_response("q-cau-giay", dvc_answers(2, pa=None), when=at(2026, 5, 1)) for _ in range(2)]
+        + [dvc_response("so-noi-vu", dvc_answers(2, pa=None), when=at(2026, 2, 1)) for _ in range(2)])  # Q1: 0
     results = compute(store, "2026-Q2", method=method)
     noi_vu, tu_phap, gtvt = (results.group(u) for u in ("so-noi-vu", "so-tu-phap", "so-gtvt"))
     assert (noi_vu.rank, tu_phap.rank, gtvt.rank) == (1, 2, None)
@@ -200,7 +200,7 @@ def test_each_version_is_counted_by_its_own_satisfied_codes(golden: Store) -> No
 
     golden.write(lambda con: con.execute(
         "INSERT INTO instruments VALUES ('sipas-dvc', 'old-v1', 'x', TIMESTAMPTZ '2020-01-01', ?)", [json.dumps(old)]))
-    ids = add(golden, [dvc(UNIT, answers(4, pa=None), when=at(2026, 2, 13))])
+    ids = add(golden, [dvc_response(UNIT, dvc_answers(4, pa=None), when=at(2026, 2, 13))])
     golden.write(lambda con: con.execute("UPDATE responses SET instrument_version = 'old-v1' WHERE response_id = ?",
                                          [ids[0]]))
     results = compute(golden, "2026-Q1")
@@ -210,8 +210,8 @@ def test_each_version_is_counted_by_its_own_satisfied_codes(golden: Store) -> No
 
 
 def test_grouping_by_counter_field_and_month(store: Store) -> None:
-    add(store, [dvc(UNIT, answers(5, pa=None), when=at(2026, 1, 5), service_field="dat_dai"),
-                dvc(UNIT, answers(1, pa=None), when=at(2026, 2, 5), service_field="ho_tich")])
+    add(store, [dvc_response(UNIT, dvc_answers(5, pa=None), when=at(2026, 1, 5), service_field="dat_dai"),
+                dvc_response(UNIT, dvc_answers(1, pa=None), when=at(2026, 2, 5), service_field="ho_tich")])
     by_counter = compute(store, "2026-Q1", by="counter")
     assert [g.key for g in by_counter.groups] == [f"{UNIT}/quay-1"]
     assert by_counter.groups[0].sipas == pytest.approx(50.0)
@@ -223,9 +223,7 @@ def test_grouping_by_counter_field_and_month(store: Store) -> None:
 
 
 def test_nhanh3_counts_both_satisfied_faces(store: Store) -> None:
-    add(store, [{"response_id": f"00000000-0000-4000-8000-00000000000{v}", "unit_id": UNIT, "counter_id": "quay-1",
-                 "instrument_id": "nhanh-3", "channel": "kiosk", "answers": {"HL1": v}, "submitted_at": at(2026, 1, 9)}
-                for v in (1, 2, 3)])
+    add(store, [quick_response(UNIT, v, when=at(2026, 1, 9), channel="kiosk") for v in (1, 2, 3)])
     set_dossiers(store, UNIT, "2026-01", 30)
     unit = compute(store, "2026-01", instrument_id="nhanh-3").group(UNIT)
     assert unit.items["HL1"].counts == {1: 1, 2: 1, 3: 1}
@@ -237,7 +235,7 @@ def test_sipas_2024_harassment_shares_are_reproduced(store: Store) -> None:
     # SIPAS 2024: no trouble 90.06 %, some 8.98 %, a lot 0.96 % — as 4 503, 449 and 48 of 5 000 answers,
     # here on the three-option "contacts needed" question (sipas-dvc asks harassment as Không / Có).
     options = ["0"] * 4503 + ["1"] * 449 + ["tren_1"] * 48
-    add(store, [dvc(UNIT, answers(4, pa=None), when=at(2026, 1, 20), choices={"so_lan_lien_he": o})
+    add(store, [dvc_response(UNIT, dvc_answers(4, pa=None), when=at(2026, 1, 20), choices={"so_lan_lien_he": o})
                 for o in options])
     shares = compute(store, "2026-01", margins=False, compare=False).group(UNIT).perceptions["so_lan_lien_he"].shares
     assert {o: round(s, 2) for o, s in shares.items()} == {"0": 90.06, "1": 8.98, "tren_1": 0.96}

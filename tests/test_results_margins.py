@@ -6,10 +6,10 @@ import math
 import random
 
 import pytest
+from factories import ELEMENTS, add, at, dvc_response, set_dossiers
 
 from results import Method, compute
 from survey_app.db.store import Store
-from tests.results_fixtures import ELEMENTS, add, at, dvc, set_dossiers
 
 UNIT = "so-tu-phap"
 ITEMS = {e: [f"{e}{i}" for i in range(1, k + 1)] for e, k in ELEMENTS.items()}
@@ -36,7 +36,7 @@ def synthetic(seed: int, n: int) -> list[dict[str, int | None]]:
 
 
 def store_people(store: Store, people: list[dict[str, int | None]]) -> None:
-    add(store, [dvc(UNIT, dict(a), when=at(2026, 6, 1),
+    add(store, [dvc_response(UNIT, dict(a), when=at(2026, 6, 1),
                     stage="chua_nhan" if a["KQ1"] is None else "da_nhan") for a in people])
 
 

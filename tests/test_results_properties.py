@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from factories import ELEMENTS, add, at, dvc_response, set_status
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,6 @@ from results.model import Results
 from survey_app.admin.units import import_units_file
 from survey_app.core import config
 from survey_app.store import Store, open_store
-from tests.results_fixtures import ELEMENTS, add, at, dvc, set_status
 
 UNITS = ("so-tai-chinh", "so-noi-vu", "q-cau-giay")
 PERIOD = "2026-03"
@@ -57,7 +57,7 @@ def response(r: dict[str, Any]) -> dict[str, Any]:
     answers.update({f"PA{i}": v for i, v in enumerate(r["pa"], start=1)})
     answers["HL"] = r["values"][0]
     choices = {"gay_phien_ha": r["harassment"], "so_lan_lien_he": r["contacts"], "mong_doi": r["wishes"]}
-    return dvc(r["unit"], answers, when=at(2026, 3, 15), stage=r["stage"], choices=choices)
+    return dvc_response(r["unit"], answers, when=at(2026, 3, 15), stage=r["stage"], choices=choices)
 
 
 def load(store: Store, people: list[dict[str, Any]]) -> None:
@@ -109,7 +109,7 @@ def test_flagged_and_excluded_responses_never_count(shared: Store, people: list)
 def test_one_more_satisfied_answer_never_lowers_an_item_index(shared: Store, people: list) -> None:
     load(shared, people)
     before = compute(shared, PERIOD, margins=False, choices=False)
-    add(shared, [dvc(r, dict.fromkeys([*ITEM_IDS, "HL"], 5), when=at(2026, 3, 16)) for r in UNITS])
+    add(shared, [dvc_response(r, dict.fromkeys([*ITEM_IDS, "HL"], 5), when=at(2026, 3, 16)) for r in UNITS])
     after = compute(shared, PERIOD, margins=False, choices=False)
     for unit_before, unit_after in zip(before.groups, after.groups, strict=True):
         for item_id, item in unit_before.items.items():

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from factories import dvc_answers, dvc_response, table_counts
+from factories import CHOICES, dvc_answers, dvc_response, table_counts
 
 from survey_app.core.responses import InvalidResponse
 from survey_app.db.store import apply_migrations
@@ -17,8 +17,9 @@ from survey_app.store import Store, open_store
 
 
 def test_submit_round_trip_stores_every_part(store: Store) -> None:
-    response = dvc_response(answers=dvc_answers(5, PA1=None, PA2=None, PA3=None, CC1=2),
-                            contact={"phone": "0912 345 678", "consent": True}, seconds_taken=64.5)
+    response = dvc_response(answers=dvc_answers(5, hl=4, PA1=None, PA2=None, PA3=None, CC1=2), choices=CHOICES,
+                            comment="Cán bộ hướng dẫn tận tình.", contact={"phone": "0912 345 678", "consent": True},
+                            seconds_taken=64.5)
     result = store.submit(response)
     assert result.status == "ok" and not result.duplicate
     stored = dict(store.query("SELECT item_id, value FROM answers WHERE response_id = ?", [response["response_id"]]))
@@ -39,7 +40,7 @@ def test_not_yet_received_stores_result_items_as_na(store: Store) -> None:
 
 
 def test_same_response_id_twice_stores_one_and_returns_first(store: Store) -> None:
-    response = dvc_response()
+    response = dvc_response(choices=CHOICES, comment="Cán bộ hướng dẫn tận tình.")
     first = store.submit(response)
     again = store.submit(dict(response, answers=dvc_answers(1), comment="khác"))
     assert again.duplicate and again.response_id == first.response_id
@@ -68,8 +69,8 @@ def test_sixteen_writers_lose_nothing(store: Store) -> None:
 
 
 BAD = [
-    ({"answers": dvc_answers(6)}, "answers.TC1", "out_of_scale"),
-    ({"answers": dvc_answers(0)}, "answers.TC1", "out_of_scale"),
+    ({"answers": dvc_answers(6, hl=4)}, "answers.TC1", "out_of_scale"),
+    ({"answers": dvc_answers(0, hl=4)}, "answers.TC1", "out_of_scale"),
     ({"answers": dvc_answers(TT2=4.5)}, "answers.TT2", "invalid"),
     ({"answers": dvc_answers(TT2="5")}, "answers.TT2", "invalid"),
     ({"answers": dvc_answers(TT2=True)}, "answers.TT2", "invalid"),
@@ -77,7 +78,7 @@ BAD = [
     ({"answers": {**dvc_answers(), "XX9": 3}}, "answers.XX9", "unknown_item"),
     ({"answers": {k: v for k, v in dvc_answers().items() if k != "KQ2"}}, "answers.KQ2", "missing"),
     ({"answers": "5 5 5"}, "answers", "missing"),
-    ({"stage": "chua_nhan"}, "answers.KQ1", "skipped"),
+    ({"stage": "chua_nhan", "answers": dvc_answers()}, "answers.KQ1", "skipped"),  # KQ answered, not asked
     ({"stage": None}, "stage", "missing"),
     ({"stage": "hôm qua"}, "stage", "invalid"),
     ({"instrument_id": "sipas-1999"}, "instrument_id", "unknown_instrument"),

@@ -98,7 +98,7 @@ def answer_dvc(at: AppTest, answers: dict[str, int | None], stage: str = "da_nha
 
 def test_full_sipas_dvc_answer_stores_exactly_one_response(app_db: Path) -> None:
     at = open_form(links.make_token("q-cau-giay", "quay-1", "sipas-dvc"))
-    answers = dvc_answers(5, CC2=3, PA1=None, PA2=None, PA3=None)
+    answers = dvc_answers(5, hl=4, CC2=3, PA1=None, PA2=None, PA3=None)
     at = answer_dvc(at, answers)
     at.text_area(key="comment").input("Cán bộ rất nhiệt tình 👍")
     at.button_group(key="q_mong_doi").set_value(["cntt", "thai_do"])

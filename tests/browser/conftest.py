@@ -133,6 +133,7 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+@contextmanager
 def new_page(browser: Browser, timeout_ms: int, **context: Any) -> Iterator[Page]:
     """A page in its own browser context whose app runs `rerun()` can wait for; closed afterwards."""
     opened = browser.new_context(**context)
@@ -140,20 +141,24 @@ def new_page(browser: Browser, timeout_ms: int, **context: Any) -> Iterator[Page
     page.set_default_timeout(timeout_ms)
     _RUNS[page] = Runs()
     page.on("websocket", _RUNS[page].watch)
-    yield page
-    del _RUNS[page]
-    opened.close()
+    try:
+        yield page
+    finally:
+        del _RUNS[page]
+        opened.close()
 
 
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
-    yield from new_page(browser, 30_000, viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
-                        device_scale_factor=2)
+    with new_page(browser, 30_000, viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
+                  device_scale_factor=2) as page:
+        yield page
 
 
 @pytest.fixture
 def laptop(browser: Browser) -> Iterator[Page]:
-    yield from new_page(browser, 30_000, viewport=LAPTOP, locale="vi-VN")
+    with new_page(browser, 30_000, viewport=LAPTOP, locale="vi-VN") as page:
+        yield page
 
 
 # -- waiting for the app ---------------------------------------------------------------------------

@@ -93,7 +93,8 @@ def test_tampered_link_shows_the_message_and_adds_nothing(live_app: LiveApp, pho
 
 @pytest.fixture
 def tablet(browser: Browser) -> Iterator[Page]:
-    yield from new_page(browser, 30_000, viewport={"width": 800, "height": 1280}, has_touch=True, locale="vi-VN")
+    with new_page(browser, 30_000, viewport={"width": 800, "height": 1280}, has_touch=True, locale="vi-VN") as page:
+        yield page
 
 
 def test_kiosk_quick_rating_returns_to_a_blank_form(live_app: LiveApp, tablet: Page) -> None:

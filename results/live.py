@@ -19,11 +19,11 @@ import duckdb
 import pandas as pd
 
 from results.aggregate import compute
-from results.catalog import _codes, load_catalog
+from results.catalog import item_codes, load_catalog
 from results.cchc import RuleTable, cchc_points, load_rules
 from results.export import write_xlsx
 from results.formulas import choice_share, group_index, margin_of_error, response_rate
-from results.margins import _values
+from results.margins import values_list
 from results.method import Method
 from results.model import GroupResult, Results
 from results.report import write_report
@@ -86,7 +86,7 @@ class SlicedSource:
         cur.execute("CREATE TEMP TABLE slice_units (unit_id VARCHAR NOT NULL, counter_id VARCHAR)")
         rows = [(u, self.slice.counter_id) for u in sorted(self.slice.unit_ids)]
         if rows:
-            sql, params = _values(rows)
+            sql, params = values_list(rows)
             cur.execute(f"INSERT INTO slice_units VALUES {sql}", params)
         name = cur.execute("SELECT current_database()").fetchone()[0]
         db = '"' + name.replace('"', '""') + '"'
@@ -207,7 +207,7 @@ def answer_distribution(results: Results) -> pd.DataFrame:
     rows = []
     for order, (item_id, item) in enumerate(results.instrument.answer_items.items()):
         tally = counts.get(item_id, {})
-        codes = _codes(item, results.instrument.id, results.method)
+        codes = item_codes(item, results.instrument.id, results.method)
         labels = dict(item.scale.options)
         rated = sum(n for code, n in tally.items() if code is not None)
         for code in (*codes.codes, None):
@@ -272,7 +272,7 @@ def _scope_with_dissatisfied(cur: duckdb.DuckDBPyConnection, period: Period,
         "SELECT version FROM instruments WHERE instrument_id = ?", [instrument_id]).fetchall()]
     catalog = load_catalog(cur, instrument_id, versions, Method())
     codes = sorted((v, item, code) for (v, item), spec in catalog.codes.items() for code in spec.dissatisfied)
-    codes_sql, params = _values(codes or [("", "", -1)])  # VALUES needs a row; this one matches nothing
+    codes_sql, params = values_list(codes or [("", "", -1)])  # VALUES needs a row; this one matches nothing
     return Scope(cur, period, "unit", instrument_id, split_versions=catalog.split_versions), codes_sql, params
 
 

@@ -1,7 +1,7 @@
 """Leaders' live satisfaction dashboard, and its TV mode (the toggle at the top) for a screen in
 the one-stop centre.
 
-Thin: every number and table comes from `results` (compute, live, overview, frames, downloads),
+Thin: every number and table comes from `results` (compute, live, summary, frames, downloads),
 every chart from survey_app.ui.charts; this page only draws them. The data functions below are
 cached with a time to live and refreshed in the background; the live part is a fragment that re-runs
 itself, so a refresh costs a cache read and the small aggregated tables the charts need. Every slice

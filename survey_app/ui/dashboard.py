@@ -20,12 +20,11 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from results import Period, Results, compute, frames, live
+from results import Period, Results, compute, frames, live, summary
 from results.cchc import RuleTable, UnitPoints, cchc_points, rule_tables
 from results.downloads import report_pdf, workbook
 from results.model import GroupResult
 from results.slicing import Slice, SlicedSource
-from results.summary import Overview, overview, weakest
 from survey_app.admin.units import Unit, list_counters, list_units
 from survey_app.core import config
 from survey_app.core.config import BLOCKS
@@ -209,13 +208,13 @@ def _filters(store: Store, units: list[Unit], span: tuple[date, date], scope: fr
 @st.fragment(run_every=REFRESH_SECONDS)
 def _live(store: Store, view: View) -> None:
     results = _units(*_key(store, view), view.period, view.instrument_id)
-    headline = overview(results.groups, results.method)
+    overview = summary.overview(results.groups, results.method)
     st.caption(t("dash.updated", at=f"{results.computed_at:%H:%M:%S %d/%m/%Y}", seconds=REFRESH_SECONDS,
                  previous=results.previous_period.title_vi if results.previous_period else "–"))
-    if headline.n == 0:
+    if overview.n == 0:
         st.info(t("dash.empty.selection", what=_where(view), period=view.period.title_vi))
         return
-    _tiles(store, view, results, headline)
+    _tiles(store, view, results, overview)
     _weakest(view, results, _children(store, view, results))
     labels = [t(f"dash.tab.{name}") for name in ("ranking", "elements", "items", "trend", "choices", "feed", "files")]
     tabs = st.tabs(labels, key=TAB, on_change="rerun")
@@ -242,22 +241,22 @@ def _num(value: float | None, digits: int = 2, signed: bool = False) -> str:
     return text.replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
-def _with_margin(headline: Overview) -> str:
+def _with_margin(overview: summary.Overview) -> str:
     """76,46 ± 0,81; the index alone when a unit's sample is too small for a margin."""
-    return _num(headline.sipas) + (f" ± {_num(headline.moe)}" if headline.moe is not None else "")
+    return _num(overview.sipas) + (f" ± {_num(overview.moe)}" if overview.moe is not None else "")
 
 
-def _tiles(store: Store, view: View, results: Results, headline: Overview) -> None:
+def _tiles(store: Store, view: View, results: Results, overview: summary.Overview) -> None:
     previous = results.previous_period.title_vi if results.previous_period else ""
     tiles = [
-        (t("dash.tile.sipas"), _with_margin(headline),
-         None if headline.change is None else _num(headline.change, signed=True) + " " + t("dash.tile.vs", p=previous),
-         t("dash.tile.sipas_help", units=headline.units)),
-        (t("dash.tile.n"), _num(headline.n, 0), None, t("dash.tile.n_help")),
+        (t("dash.tile.sipas"), _with_margin(overview),
+         None if overview.change is None else _num(overview.change, signed=True) + " " + t("dash.tile.vs", p=previous),
+         t("dash.tile.sipas_help", units=overview.units)),
+        (t("dash.tile.n"), _num(overview.n, 0), None, t("dash.tile.n_help")),
         (t("dash.tile.today"), _num(_today(*_key(store, view), view.instrument_id), 0), None, None),
     ]
-    if headline.response_rate is not None:
-        tiles.append((t("dash.tile.rate"), _num(headline.response_rate, 1) + " %", None, t("dash.tile.rate_help")))
+    if overview.response_rate is not None:
+        tiles.append((t("dash.tile.rate"), _num(overview.response_rate, 1) + " %", None, t("dash.tile.rate_help")))
     points = _points(view, results)
     if len(points) == 1 and points[0].points is not None and view.rules is not None:
         tiles.append((t("dash.tile.cchc"), f"{_num(points[0].points)} / {_num(points[0].max_points)}", None,
@@ -274,7 +273,7 @@ def _points(view: View, results: Results) -> list[UnitPoints]:
 
 def _weakest(view: View, results: Results, groups: list[GroupResult]) -> None:
     """Where to look first: the lowest unit (or counter) and its lowest element."""
-    found = weakest(groups)
+    found = summary.weakest(groups)
     if found is None:
         return
     group, element = found
@@ -466,11 +465,11 @@ def _tv(store: Store, scope: frozenset[str] | None, period: Period, instrument_i
     turn = st.session_state.get(TV_TURN, 0)
     st.session_state[TV_TURN] = turn + 1
     screen = screens[turn % len(screens)]
-    headline = overview(screen.groups, results.method)
+    overview = summary.overview(screen.groups, results.method)
     st.title(f"{BLOCKS.get(screen.block, screen.block)} · {period.title_vi}")
     left, middle, right = st.columns(3)
-    left.metric(t("dash.tile.sipas"), _with_margin(headline))
-    middle.metric(t("dash.tile.n"), _num(headline.n, 0))
+    left.metric(t("dash.tile.sipas"), _with_margin(overview))
+    middle.metric(t("dash.tile.n"), _num(overview.n, 0))
     block_units = Slice(frozenset(g.key for g in screen.groups)).within(scope)
     right.metric(t("dash.tile.today"), _num(_today(store, str(store.path), block_units, instrument_id), 0))
     ranking = charts.ranking(frames.ranking_frame(screen.shown), bar_height=42, label_limit=640)

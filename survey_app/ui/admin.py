@@ -21,7 +21,8 @@ from survey_app.core.config import BLOCKS
 from survey_app.core.i18n import Refused, t
 from survey_app.core.keys import current_key_version
 from survey_app.db.store import Store
-from survey_app.ui import flash
+from survey_app.ui import flash, login
+from survey_app.ui.text import plain
 
 EXPORT_DOWNLOAD_MAX_BYTES = 200 * 1024 * 1024  # larger files are fetched from the server's folder
 
@@ -31,7 +32,7 @@ def _act(action: Callable[[], str]) -> None:
     try:
         flash.say("success", action())
     except Refused as exc:
-        flash.say("error", exc.message())
+        flash.say("error", exc.message(escape=plain))  # it may quote what was typed
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
@@ -106,7 +107,7 @@ def _save_counter(store: Store, user: User, unit_id: str, counter_id: str) -> st
 
 
 def _counters(store: Store, user: User, unit: units.Unit) -> None:
-    st.subheader(t("admin.counters.title", unit=unit.name))
+    st.subheader(t("admin.counters.title", unit=plain(unit.name)))
     counters = units.list_counters(store, unit.unit_id, active_only=False)
     _table([{t("col.counter_id"): c.counter_id, t("col.name"): c.name, t("col.active"): c.active} for c in counters])
     with st.form("adm_add_counter", clear_on_submit=True):
@@ -147,7 +148,7 @@ def _uploaded_preview(kind: str, check: Callable[[str, str], administration.Impo
     preview = check(text, upload.name)
     if preview.problems:
         st.error(t("admin.import.problems", n=len(preview.problems)) + "\n\n"
-                 + "\n".join(f"- {problem}" for problem in preview.problems))
+                 + "\n".join(f"- {plain(problem)}" for problem in preview.problems))
         return None
     return preview
 
@@ -329,11 +330,11 @@ def _export(store: Store, user: User) -> str:
     return t("admin.export.done", path=archive)
 
 
-def _download(archive: Path) -> None:
+def _download(store: Store, archive: Path) -> None:
     if archive.stat().st_size > EXPORT_DOWNLOAD_MAX_BYTES:
         st.info(t("admin.export.too_big", path=archive))
         return
-    st.download_button(t("admin.export.download"), archive.read_bytes(), file_name=archive.name,
+    st.download_button(t("admin.export.download"), login.guarded(store, archive.read_bytes), file_name=archive.name,
                        mime="application/zip", on_click="ignore", key="adm_export_download")
 
 
@@ -354,7 +355,7 @@ def data_page(store: Store, user: User) -> None:
     st.button(t("admin.export.go"), key="adm_export", on_click=_act, args=(partial(_export, store, user),))
     archive = Path(st.session_state.get("adm_export_file", ""))
     if archive.name and archive.is_file():
-        _download(archive)
+        _download(store, archive)
 
 
 # -- audit log -------------------------------------------------------------------------------------

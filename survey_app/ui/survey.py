@@ -27,6 +27,7 @@ from survey_app.core.instruments import Instrument, Item, Question
 from survey_app.core.keys import load_keys
 from survey_app.core.responses import InvalidResponse
 from survey_app.db.store import Store, StoreUnavailable, SubmitResult
+from survey_app.ui.text import plain
 
 log = logging.getLogger(__name__)
 FACES = {1: "😠", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
@@ -177,13 +178,13 @@ def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
     if counter:
         where += f" — {counter.name}"
     st.caption(t("form.rating_for", state.lang))
-    st.subheader(where)
+    st.subheader(plain(where))  # names are stored text: shown as typed, never as Markdown
 
 
 def _thanks(store: Store, link: links.LinkTarget, done: SubmitResult, lang: str) -> None:
     unit = get_unit(store, link.unit_id)
     st.title(t("thanks.title", lang))
-    st.success(t("thanks.body", lang, unit=unit.name if unit else link.unit_id), icon="✅")
+    st.success(t("thanks.body", lang, unit=plain(unit.name if unit else link.unit_id)), icon="✅")
     if done.duplicate:
         st.info(t("thanks.again", lang))
     if link.channel == "kiosk":

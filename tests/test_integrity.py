@@ -231,6 +231,24 @@ SCRUB = [
     ("Email nguyen.van.a@gmail.com.vn giúp tôi", "Email [email] giúp tôi"),
     ("Phí 150.000.000 đồng, ngày 15/10/2025, chờ 2 giờ 30 phút", None),
     ("Mã hồ sơ 000.00.12.H26-250101-0001", None),
+    # How people really type them (issue 14): brackets, slashes, runs of spaces, spaced e-mail addresses.
+    ("Gọi (091) 234 5678 giúp", "Gọi [số điện thoại] giúp"),
+    ("số 0912/345/678", "số [số điện thoại]"),
+    ("số 0912  345   678 ạ", "số [số điện thoại] ạ"),
+    ("số 0912 - 345 - 678", "số [số điện thoại]"),
+    ("số (+84) 912 345 678", "số [số điện thoại]"),
+    ("số +84 (0) 912 345 678", "số [số điện thoại]"),
+    ("số +84-912-345-678", "số [số điện thoại]"),
+    ("số 09 12 34 56 78", "số [số điện thoại]"),
+    ("máy bàn (024) 3825.1234", "máy bàn [số điện thoại]"),
+    ("số0912345678", "số[số điện thoại]"),
+    ("mail a.b @ gmail . com nhé", "mail [email] nhé"),
+    ("mail a.b@gmail.com nhé", "mail [email] nhé"),
+    ("mail a_b (at) gmail (dot) com", "mail [email]"),
+    ("mail a.b[at]yahoo[dot]com.vn", "mail [email]"),
+    ("mail A.B @ Gmail.Com. Cảm ơn", "mail [email]. Cảm ơn"),
+    ("hẹn 05/12/2026 09:30 tại quầy 2", None),
+    ("đợi từ 8 giờ đến 10 giờ, 3 lần", None),
 ]
 
 

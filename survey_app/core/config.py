@@ -52,6 +52,9 @@ class FlagRules:
     burst_client: int = 3  # this many responses from one device at one counter within the window
     burst_pattern: int = 4  # this many identical answer sets at one counter within the window
     repeat_client: int = 1  # responses a device may give one unit per day; the next ones are flagged
+    # Responses one client address (whatever its User-Agent) may give one unit per day: higher, as a
+    # carrier or the centre's Wi-Fi puts many phones behind one address.
+    repeat_address: int = 20
     speed_min_items: int = 5  # the speed rules skip shorter forms: one tap on a kiosk is rightly quick
     min_seconds_per_item: float = 1.5  # faster than this per rating: the questions were not read
     all_top_seconds_per_item: float = 2.5  # every rating at the top of the scale, and faster than this

@@ -19,6 +19,15 @@ def client_hash(ip: str | None, user_agent: str | None, day: date, key: bytes) -
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
+def address_hash(ip: str | None, day: date, key: bytes) -> str | None:
+    """A daily pseudonym of the client address alone: a device that changes its User-Agent for
+    every response keeps it. Many phones share a carrier's address, hence a rule of its own with a
+    higher threshold (SIPAS_FLAG_REPEAT_ADDRESS)."""
+    if not ip:
+        return None
+    return hmac.new(key, f"address|{day.isoformat()}|{ip}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def receipt_hash(code: str, key: bytes) -> str:
     """What is kept of a dossier code (mã hồ sơ): enough to refuse its second use, not to read it back.
 

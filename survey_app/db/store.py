@@ -184,7 +184,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[st
 RESPONSE_COLUMNS = (
     "response_id", "submitted_at", "unit_id", "counter_id", "instrument_id", "instrument_version",
     "channel", "lang", "stage", "service_field", "client_hash", "seconds_taken", "status", "flag_reasons",
-    "answer_pattern",
+    "answer_pattern", "address_hash",
 )
 
 

@@ -148,7 +148,7 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
     if errors:
         return
     response = submission(instrument, state, unit_id=link.unit_id, counter_id=link.counter_id,
-                          channel=link.channel, client_hash=_client_hash())
+                          channel=link.channel, **_client_hashes())
     try:
         st.session_state[DONE] = store.submit(response)
         st.session_state[PROBLEM] = None
@@ -160,12 +160,14 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
         st.session_state[PROBLEM] = t("error.store", state.lang)
 
 
-def _client_hash() -> str | None:
+def _client_hashes() -> dict[str, str | None]:
+    """The device's daily hash (address and User-Agent) and the address's alone."""
     ring = load_keys()
     user_agent = st.context.headers.get("User-Agent") if st.context.headers else None
     # The first key version, not the current one: a key rotation must not split one day's devices.
-    return privacy.client_hash(st.context.ip_address, user_agent, datetime.now(config.TIMEZONE).date(),
-                               ring.keys[min(ring.keys)])
+    key, today = ring.keys[min(ring.keys)], datetime.now(config.TIMEZONE).date()
+    return {"client_hash": privacy.client_hash(st.context.ip_address, user_agent, today, key),
+            "address_hash": privacy.address_hash(st.context.ip_address, today, key)}
 
 
 def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:

@@ -21,7 +21,7 @@ import duckdb
 from survey_app.admin import audit, dossiers, units
 from survey_app.admin.dossiers import DossierCount, DossiersFileError
 from survey_app.admin.units import Unit, UnitsFileError
-from survey_app.core import config
+from survey_app.core import config, files
 from survey_app.core.config import BLOCKS
 from survey_app.core.i18n import Refused
 from survey_app.core.keys import rotate_keys
@@ -277,11 +277,13 @@ def _sql_path(path: Path) -> str:
 def _new_folder(kind: str) -> Path:
     # config.DATA_DIR is looked up at call time so tests (and tools) can point it elsewhere.
     stamp = datetime.now(config.TIMEZONE).strftime("%Y%m%d-%H%M%S")
-    folder = Path(config.DATA_DIR) / kind / f"sipas-{stamp}"
+    parent = files.private_dir(Path(config.DATA_DIR) / kind)
+    folder = parent / f"sipas-{stamp}"
     try:
-        folder.mkdir(parents=True)
+        folder.mkdir(mode=files.PRIVATE_DIR)
     except FileExistsError:
         raise Refused("admin.busy") from None
+    files.private_dir(Path(config.DATA_DIR))
     return folder
 
 
@@ -290,6 +292,7 @@ def backup(store: Store, actor: str) -> Path:
     folder = _new_folder("backups")
     with store.cursor() as cur:
         cur.execute(f"EXPORT DATABASE {_sql_path(folder)} (FORMAT parquet)")
+    files.make_private(folder)
     audit.record_alone(store, actor, "backup", str(folder))
     return folder
 
@@ -321,6 +324,7 @@ def export_raw(store: Store, actor: str, fmt: str, scope: frozenset[str] | None 
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for name in RAW_TABLES:
                 zf.write(Path(tmp) / f"{name}.{fmt}", f"{name}.{fmt}")
+    files.make_private(archive)
     audit.record_alone(store, actor, "export.raw", str(archive),
                  f"{fmt}, scope {'all' if scope is None else ','.join(sorted(scope))[:500]}")
     return archive

@@ -13,6 +13,7 @@ from functools import partial
 
 import streamlit as st
 
+from survey_app import housekeeping
 from survey_app.admin import accounts
 from survey_app.admin.accounts import User
 from survey_app.core import config
@@ -27,6 +28,8 @@ log = logging.getLogger("survey_app")
 def _store(path: str) -> Store:
     store = open_store(path)
     atexit.register(store.close)  # drain the write queue and checkpoint when the server stops
+    housekeeping.start(store)  # contacts and backups past retention go every day, not only at a restart
+    atexit.register(housekeeping.stop, store)  # registered last, so it stops before the store closes
     return store
 
 

@@ -102,7 +102,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.demo and not has_responses(store):
             print(generate_demo(store, responses=args.demo, seed=1, days=120, progress=True))
             print(maintenance.scan(store))
-        maintenance.purge_contacts(store)  # the retention period holds even if nobody runs the command
         _first_admin(store)  # scripts/run.sh on a fresh checkout: someone must be able to log in
     os.environ["SIPAS_DB"] = str(config.db_path(args.db))
     app = Path(__file__).with_name("app.py")

@@ -39,6 +39,9 @@ def base_url() -> str:
 # Contact details exist only to answer a complaint: purged after this many days
 # (`python -m survey_app integrity purge-contacts`).
 CONTACT_RETENTION_DAYS = float(os.environ.get("SIPAS_CONTACT_RETENTION_DAYS", "180"))
+# Backups are deleted after this many days; younger ones lose contact details past the retention
+# above (the running app's daily job, survey_app/housekeeping.py).
+BACKUP_RETENTION_DAYS = float(os.environ.get("SIPAS_BACKUP_RETENTION_DAYS", "90"))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ DEFAULT_INSTRUMENT = "sipas-dvc"
 # The blocks units are ranked within (SIPAS.md): departments, and districts.
 BLOCKS = {"so": "Khối Sở, ban, ngành", "huyen": "Khối quận, huyện, thị xã"}
 COMMENT_MAX_CHARS = 2000
+# The CSV files admins upload (units, dossier counts) are small; .streamlit/config.toml sets
+# server.maxUploadSize to the same, and the admin page checks the size again.
+MAX_UPLOAD_MB = 2
 CHANNELS = ("qr", "kiosk", "web", "paper", "demo")
 # A staff session ends after this long without a click: counter PCs are shared.
 SESSION_IDLE_MINUTES = float(os.environ.get("SIPAS_SESSION_IDLE_MINUTES", "30"))

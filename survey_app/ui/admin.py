@@ -17,6 +17,7 @@ import streamlit as st
 
 from survey_app.admin import accounts, administration, audit, units
 from survey_app.admin.accounts import User
+from survey_app.core import config
 from survey_app.core.config import BLOCKS
 from survey_app.core.i18n import Refused, t
 from survey_app.core.keys import current_key_version
@@ -136,9 +137,12 @@ def _uploaded_preview(kind: str, check: Callable[[str, str], administration.Impo
     st.subheader(t(f"admin.import.{kind}.title"))
     st.caption(t(f"admin.import.{kind}.help"))
     # A new key after each import empties the uploader.
-    upload = st.file_uploader(t("admin.import.file"), type=["csv"],
+    upload = st.file_uploader(t("admin.import.file"), type=["csv"], max_upload_size=config.MAX_UPLOAD_MB,
                               key=f"adm_import_{kind}_{st.session_state.get(f'adm_import_{kind}_round', 0)}")
     if upload is None:
+        return None
+    if upload.size > config.MAX_UPLOAD_MB * 1024 * 1024:  # whatever the server's setting says
+        st.error(t("admin.import.too_big", n=config.MAX_UPLOAD_MB))
         return None
     try:
         text = upload.getvalue().decode("utf-8")

@@ -12,6 +12,7 @@ from logins import PASSWORD, add_user, add_wards, cheap_hashes
 from survey_app.admin import accounts, audit
 from survey_app.admin.accounts import LoginFailed
 from survey_app.cli import main
+from survey_app.core import config
 from survey_app.core.i18n import Refused
 from survey_app.store import Store, open_store
 
@@ -147,15 +148,19 @@ def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
                           timeout=120)
 
 
-def test_init_creates_the_first_admin_once_and_prints_its_password(db_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_names_the_first_admin_and_keeps_its_password_out_of_the_logs(
+        db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path / "data")
+    assert main(["init", "--db", str(db_path), "--admin", "quan-tri"]) == 0
+    said = capsys.readouterr().out
+    secret = tmp_path / "data" / accounts.FIRST_PASSWORD_FILE
+    password = secret.read_text().strip()
+    assert str(secret) in said and password not in said  # where it is, never what it is
+    assert oct(secret.stat().st_mode & 0o777) == "0o600"
     assert main(["init", "--db", str(db_path)]) == 0
-    first = capsys.readouterr().out
-    password = first.rsplit("password shown once: ", 1)[1].split(")")[0]
-    assert main(["init", "--db", str(db_path)]) == 0
-    assert "admin" not in capsys.readouterr().out
+    assert "quan-tri" not in capsys.readouterr().out and secret.read_text().strip() == password
     with open_store(db_path) as store:
-        assert accounts.authenticate(store, "admin", password).role == "admin"
+        assert accounts.authenticate(store, "quan-tri", password).role == "admin"
         assert accounts.count_users(store) == 1
 
 

@@ -9,12 +9,15 @@ Every change to an account writes an `audit_log` row in the same transaction.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -23,6 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from survey_app.admin import audit
 from survey_app.admin.units import Unit, get_unit, list_units, unit_subtree
+from survey_app.core import config, files
 from survey_app.core.i18n import Refused
 from survey_app.db.store import Store
 
@@ -39,6 +43,9 @@ MAX_NAME_CHARS, MAX_CLIENT_CHARS = 64, 64
 MAX_CONCURRENT_HASHES = 2
 _hash_slots = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 FIRST_ADMIN = "admin"
+# The first administrator's password goes to this file in the data folder (mode 0600), never to the
+# terminal: `serve` runs under a service manager whose journal keeps everything printed.
+FIRST_PASSWORD_FILE = "first-admin-password.txt"
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
 # argon2id with the library's defaults (RFC 9106 low-memory profile). Tests swap in a cheaper one.
 _hasher = PasswordHasher()
@@ -274,14 +281,20 @@ def create_user(store: Store, actor: str, username: str, role: str, password: st
     return user
 
 
-def ensure_first_admin(store: Store, actor: str, username: str = FIRST_ADMIN) -> str | None:
+def ensure_first_admin(store: Store, actor: str, username: str = FIRST_ADMIN) -> Path | None:
     """When there is no account at all, create the administrator `username` with a generated
-    password and return it."""
+    password, written to FIRST_PASSWORD_FILE in the data folder (only the service's user can read
+    it); return that file."""
     if count_users(store):
         return None
     password = generate_password()
     create_user(store, actor, username, "admin", password)
-    return password
+    secret = files.private_dir(Path(config.DATA_DIR)) / FIRST_PASSWORD_FILE
+    fd, tmp = tempfile.mkstemp(dir=secret.parent, prefix=".first-")  # created 0600
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(f"{password}\n")
+    os.replace(tmp, secret)
+    return secret
 
 
 def _require(store: Store, username: str) -> User:

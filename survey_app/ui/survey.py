@@ -24,7 +24,7 @@ from survey_app.collection.form import (
 from survey_app.core import config, privacy
 from survey_app.core.i18n import pick, t
 from survey_app.core.instruments import Instrument, Item, Question
-from survey_app.core.keys import load_keys
+from survey_app.core.keys import first_key
 from survey_app.core.responses import InvalidResponse
 from survey_app.db.store import Store, StoreUnavailable, SubmitResult
 from survey_app.ui.text import plain
@@ -162,10 +162,9 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
 
 def _client_hashes() -> dict[str, str | None]:
     """The device's daily hash (address and User-Agent) and the address's alone."""
-    ring = load_keys()
     user_agent = st.context.headers.get("User-Agent") if st.context.headers else None
     # The first key version, not the current one: a key rotation must not split one day's devices.
-    key, today = ring.keys[min(ring.keys)], datetime.now(config.TIMEZONE).date()
+    key, today = first_key(), datetime.now(config.TIMEZONE).date()
     return {"client_hash": privacy.client_hash(st.context.ip_address, user_agent, today, key),
             "address_hash": privacy.address_hash(st.context.ip_address, today, key)}
 

@@ -208,7 +208,9 @@ def _filters(store: Store, units: list[Unit], span: tuple[date, date], scope: fr
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _live(store: Store, view: View) -> None:
-    login.guard(store)  # a fragment re-runs without the router: an ended session must not see it
+    # A fragment re-runs without the router: an ended session must not see it. Opening a tab or a
+    # grain is a click (the idle clock restarts); the 30-second refresh is not.
+    login.guard(store, activity=(st.session_state.get(TAB), st.session_state.get(GRAIN)))
     results = _units(*_key(store, view), view.period, view.instrument_id)
     overview = summary.overview(results.groups, results.method)
     st.caption(t("dash.updated", at=f"{results.computed_at:%H:%M:%S %d/%m/%Y}", seconds=REFRESH_SECONDS,

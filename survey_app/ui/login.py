@@ -12,7 +12,7 @@ account whose `users.email` it is. The role and unit always come from our `users
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import NoReturn, TypeVar
 
 import streamlit as st
@@ -26,8 +26,8 @@ from survey_app.ui import flash
 from survey_app.ui.text import plain
 
 T = TypeVar("T")
-# Session-state key of the login's ticket.
-TICKET = "auth_ticket"
+# Session-state keys of the login: its ticket, and what the live fragments last showed.
+TICKET, ACTIVITY = "auth_ticket", "auth_activity"
 
 
 class SessionEnded(RuntimeError):
@@ -74,13 +74,19 @@ def current_user(store: Store) -> User | None:
     return user
 
 
-def guard(store: Store) -> None:
+def guard(store: Store, activity: Hashable = None) -> None:
     """At the top of every fragment: a fragment re-runs alone, without the router's check. When the
-    session has ended, end it for the whole page (the router then shows the login)."""
+    session has ended, end it for the whole page (the router then shows the login).
+
+    A fragment also re-runs on its own timer, which is no click: only a change of `activity` (the
+    fragment's widgets' values, e.g. the open tab) restarts the idle clock."""
     ticket = st.session_state.get(TICKET)
     reason = "login.expired" if ticket is None else sessions.problem(store, ticket)
     if reason is not None:
         _end_page(reason)
+    if activity is not None and st.session_state.get(ACTIVITY) != activity:
+        st.session_state[ACTIVITY] = activity
+        sessions.touch(ticket)
 
 
 def _end_page(reason: str) -> NoReturn:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import gzip
 import importlib.metadata
 import importlib.util
+import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,6 +32,7 @@ from urllib.parse import urlsplit
 
 from survey_app.core import config
 
+log = logging.getLogger(__name__)
 NGINX = "/usr/sbin/nginx"
 # Admin uploads (unit and dossier CSV files) are the only bodies; citizens send theirs over the WebSocket.
 MAX_BODY = "10m"
@@ -37,6 +40,8 @@ MAX_BODY = "10m"
 STREAM_TIMEOUT = "1d"
 # Text worth compressing; fonts (woff2) and images are compressed already.
 COMPRESSIBLE = (".js", ".css", ".html", ".json", ".svg", ".map", ".txt")
+# Streamlit 1.67's `document.fonts.load(`1em "${…materialIcons}"`)` in its start-up script.
+ICON_FONT_PRELOAD = re.compile(r'document\.fonts\.load\(`1em "\$\{\w+\.materialIcons\}"`\)')
 SECURITY_HEADERS = {
     "X-Frame-Options": "SAMEORIGIN",
     "Content-Security-Policy": "frame-ancestors 'self'",
@@ -100,12 +105,27 @@ def precompressed_static(cache_dir: Path, source: Path | None = None) -> Path:
         return target
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, copy_function=_link_or_copy)
+    _skip_icon_font_preload(target)
     for path in target.rglob("*"):
         if path.suffix in COMPRESSIBLE and path.stat().st_size > 256:
             data = gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
             path.with_name(path.name + ".gz").write_bytes(data)
     done.touch()
     return target
+
+
+def _skip_icon_font_preload(static: Path) -> bool:
+    """Streamlit's start-up script preloads its icon font (366 KB, half a first load) that the form's
+    first page never shows; without the preload a phone fetches it only when an icon appears."""
+    for script in static.glob("static/js/index.*.js"):
+        text = script.read_text(encoding="utf-8")
+        patched, count = ICON_FONT_PRELOAD.subn("Promise.resolve()", text)
+        if count == 1:
+            script.unlink()  # a hard link to the installed package's file: never write through it
+            script.write_text(patched, encoding="utf-8")
+            return True
+    log.warning("Streamlit's icon-font preload was not found: the front serves its scripts unchanged")
+    return False
 
 
 def _link_or_copy(src: str, dst: str) -> None:

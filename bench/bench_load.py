@@ -71,6 +71,15 @@ async def _answer_full(page: Page) -> None:
         await _idle(page)
 
 
+async def submit(page: Page) -> None:
+    await page.get_by_role("button", name="Gửi đánh giá").tap()
+    await page.get_by_text(THANKS).wait_for()
+
+
+def failure(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+
+
 async def citizen(browser: Browser, url: str, n: int, instrument: str, delay: float) -> Session:
     await asyncio.sleep(delay)
     session = Session()
@@ -87,11 +96,10 @@ async def citizen(browser: Browser, url: str, n: int, instrument: str, delay: fl
         session.first_load = time.perf_counter() - begun
         await (_answer_quick(page) if instrument == "nhanh-3" else _answer_full(page))
         begun = time.perf_counter()
-        await page.get_by_role("button", name="Gửi đánh giá").tap()
-        await page.get_by_text(THANKS).wait_for()
+        await submit(page)
         session.submit = time.perf_counter() - begun
     except Exception as exc:  # a bench reports every failure and goes on
-        session.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        session.error = failure(exc)
     finally:
         await context.close()
     return session

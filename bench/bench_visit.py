@@ -34,7 +34,7 @@ from playwright.async_api import Browser, async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_load import PAGE_TIMEOUT_MS, THANKS, _answer_full, _idle, cpu_seconds, front_cpu, launch_chromium
+from bench_load import PAGE_TIMEOUT_MS, _answer_full, _idle, cpu_seconds, failure, front_cpu, launch_chromium, submit
 
 from survey_app import front
 from tests.browser.conftest import PHONE, LiveApp, start_app
@@ -118,11 +118,10 @@ async def visit(browser: Browser, url: str, n: int) -> Visit:
         result.first_render = time.perf_counter() - begun
         wire.freeze()
         await _answer_full(page)
-        await page.get_by_role("button", name="Gửi đánh giá").tap()
-        await page.get_by_text(THANKS).wait_for()
+        await submit(page)
         result.whole = time.perf_counter() - begun
     except Exception as exc:  # a bench reports every failure and goes on
-        result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        result.error = failure(exc)
     finally:
         result.http_bytes, result.ws_bytes = wire.http, wire.ws
         await context.close()

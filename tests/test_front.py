@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 from pathlib import Path
 
@@ -32,3 +33,16 @@ def test_several_app_processes_make_one_upstream_that_nginx_accepts(tmp_path: Pa
                               str(tmp_path / "error.log")], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
     assert "/etc/nginx/nginx.conf" not in checked.stderr  # its own configuration, never the system's
+
+
+def test_the_static_copy_is_compressed_without_the_icon_font_preload_and_leaves_the_package_alone(
+        tmp_path: Path) -> None:
+    package_script = next(front.streamlit_static_dir().glob("static/js/index.*.js"))
+    before = package_script.read_bytes()
+    static = front.precompressed_static(tmp_path)
+    served = static / "static" / "js" / package_script.name
+    assert front.ICON_FONT_PRELOAD.search(before.decode())  # what Streamlit 1.67 ships
+    assert not front.ICON_FONT_PRELOAD.search(served.read_text())
+    assert package_script.read_bytes() == before  # the copy's hard links were never written through
+    assert gzip.decompress(served.with_name(served.name + ".gz").read_bytes()) == served.read_bytes()
+    assert (static / "index.html.gz").exists() and not list(static.rglob("*.woff2.gz"))

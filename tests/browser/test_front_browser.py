@@ -69,6 +69,7 @@ def test_a_citizen_answers_through_the_front_with_compressed_static_files(
     scripts: list[Response] = []
     phone.on("response", lambda r: scripts.append(r) if "/static/js/" in r.url else None)
     phone.goto(survey_link(app, "h-ba-vi", "quay-1", "nhanh-3", base_url=nginx.url))
+    phone.locator(".st-key-r_HL1").wait_for(timeout=60_000)  # a fresh app's first run imports every page
     wait_idle(phone)
     phone.locator(".st-key-r_HL1").get_by_role("radio", name="Hài lòng", exact=True).tap()
     wait_idle(phone)

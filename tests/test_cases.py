@@ -75,7 +75,8 @@ def test_sixteen_concurrent_writers_open_exactly_one_case_per_complaint(store: S
     work = [r for pair in zip(complaints, satisfied, strict=True) for r in pair] * 2  # every one sent twice
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(store.submit, work))
-    assert store.query("SELECT count(*), count(DISTINCT response_id), count(DISTINCT code) FROM cases")[0] == (40, 40, 40)
+    counts = store.query("SELECT count(*), count(DISTINCT response_id), count(DISTINCT code) FROM cases")[0]
+    assert counts == (40, 40, 40)
     opened = {str(r[0]) for r in store.query("SELECT response_id FROM cases")}
     assert opened == {c["response_id"] for c in complaints}
 

@@ -238,3 +238,29 @@ def test_holidays_entered_by_an_admin_move_the_deadline(store: Store) -> None:
 
 def test_an_unknown_case_id_is_not_found(people: Store) -> None:
     assert workflow.get_case(people, uuid.uuid4(), None) is None
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+def test_cases_list_and_escalate_on_the_command_line(db_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from survey_app.cli import main
+    from survey_app.store import open_store
+
+    assert main(["init", "--db", str(db_path)]) == 0
+    with open_store(db_path) as opened:  # type: ignore[arg-type]
+        kept = opened.submit(complaint())
+        opened.submit(complaint(unit_id="q-ba-dinh", counter_id=None))
+        opened.write(lambda con: con.execute(
+            "UPDATE cases SET due_at = opened_at - INTERVAL 1 DAY WHERE response_id = ?", [kept.response_id]))
+    capsys.readouterr()
+    assert main(["cases", "list", "--db", str(db_path), "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [c["overdue"] for c in listed] == [True, False]
+    assert set(listed[0]) == {"case_id", "code", "response_id", "unit_id", "status", "opened_at", "due_at", "overdue"}
+    assert listed[0]["response_id"] == kept.response_id
+    assert main(["cases", "list", "--db", str(db_path), "--overdue", "--unit", "so-tai-chinh"]) == 0
+    assert "1 phản ánh" in capsys.readouterr().out
+    assert main(["cases", "escalate", "--db", str(db_path)]) == 0
+    assert "Đã chuyển 1 phản ánh" in capsys.readouterr().out

@@ -46,7 +46,7 @@ def log_in(username: str, password: str = PASSWORD, at: AppTest | None = None) -
 
 # Every url_path the router knows; a page outside this list shows up as "?" in nav_paths.
 URL_PATHS = ("login", "survey", "dashboard", "staff-qr", "account", "admin-units", "admin-users", "admin-review",
-             "admin-data", "admin-audit")
+             "admin-data", "admin-audit", "admin-case_rules", "cases", "case")
 
 
 def nav_paths(at: AppTest) -> set[str]:

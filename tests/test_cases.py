@@ -48,7 +48,7 @@ def test_a_dissatisfied_response_with_a_comment_opens_one_case_with_its_audit_ro
     unit_id, status, code, later = rows[0]
     assert (unit_id, status, later) == ("so-tai-chinh", OPEN, True)
     assert normalise_code(code) == code
-    assert workflow.case_code_for(store, result.response_id) == code
+    assert workflow.case_of_response(store, result.response_id).code == code  # type: ignore[union-attr]
     assert store.query("SELECT count(*) FROM audit_log WHERE action = 'case.open'")[0][0] == 1
 
 

@@ -113,11 +113,16 @@ def get_case(source: Readable, case_id: uuid.UUID | str, scope: Scope) -> Case |
     return case if case and _in_scope(case.unit_id, scope) else None
 
 
-def case_code_for(source: Readable, response_id: uuid.UUID | str) -> str | None:
-    """The code of the case a response opened, if it opened one: for the thank-you page."""
+def case_of_response(source: Readable, response_id: uuid.UUID | str) -> Case | None:
+    """The case a response opened, if it opened one: for the thank-you page (its code and deadline)."""
     with open_cursor(source) as cur:
-        row = cur.execute("SELECT code FROM cases WHERE response_id = ?", [str(response_id)]).fetchone()
-    return row[0] if row else None
+        row = cur.execute(f"SELECT {CASE_FIELDS} FROM cases WHERE response_id = ?", [str(response_id)]).fetchone()
+    return Case(*row) if row else None
+
+
+def public_url(code: str) -> str:
+    """The page where the citizen reads the answer: reachable only with the code."""
+    return f"{config.base_url()}/?case={code}"
 
 
 def public_case(source: Readable, code: str) -> PublicCase | None:

@@ -37,7 +37,7 @@ def find_font(style: str = "") -> Path:
                       f"(apt-get install fonts-dejavu-core). (Font {name} not found.)")
 
 
-class _Report(FPDF):
+class ReportPdf(FPDF):
     def __init__(self, footer_text: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.footer_text = footer_text
@@ -64,11 +64,11 @@ class _Report(FPDF):
         self.ln(1)
 
 
-def _count(number: int) -> str:
+def count_text(number: int) -> str:
     return f"{number:,}".replace(",", ".")  # Vietnamese thousands separator: 16.340
 
 
-def _number(value: float | None, signed: bool = False) -> str:
+def number_text(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "–"
     return f"{value:+.2f}" if signed else f"{value:.2f}"
@@ -78,17 +78,17 @@ def _ranking_rows(results: Results, groups: Sequence[GroupResult], points: dict[
     rows = []
     for g in groups:
         name = g.name if g.rank is not None else f"{g.name} ({NOT_ADEQUATE if g.n else 'chưa có phiếu'})"
-        row = ["–" if g.rank is None else str(g.rank), name, _count(g.n), _number(g.sipas), _number(g.moe),
-               *[_number(g.elements.get(e)) for e, _ in results.elements]]
+        row = ["–" if g.rank is None else str(g.rank), name, count_text(g.n), number_text(g.sipas), number_text(g.moe),
+               *[number_text(g.elements.get(e)) for e, _ in results.elements]]
         if results.previous_period is not None:
-            row.append(_number(g.change, signed=True))
+            row.append(number_text(g.change, signed=True))
         if points:
-            row.append(_number(points[g.key].points) if g.key in points else "–")
+            row.append(number_text(points[g.key].points) if g.key in points else "–")
         rows.append(row)
     return rows
 
 
-def _ranking_table(pdf: _Report, results: Results, groups: Sequence[GroupResult],
+def _ranking_table(pdf: ReportPdf, results: Results, groups: Sequence[GroupResult],
                    points: dict[str, UnitPoints]) -> None:
     elements = [e for e, _ in results.elements]
     header = ["Hạng", "Đơn vị", "Số phiếu", "SIPAS (%)", "± sai số", *elements]
@@ -110,18 +110,18 @@ def _ranking_table(pdf: _Report, results: Results, groups: Sequence[GroupResult]
     pdf.ln(3)
 
 
-def _summary(pdf: _Report, results: Results, blocks: Sequence[GroupResult]) -> None:
+def _summary(pdf: ReportPdf, results: Results, blocks: Sequence[GroupResult]) -> None:
     units = [g for g in results.groups if g.n > 0]
     ranked = [g for g in results.groups if g.rank is not None]
     pdf.heading("1. Tổng quan")
-    pdf.paragraph(f"Tổng số phiếu được tính: {_count(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
+    pdf.paragraph(f"Tổng số phiếu được tính: {count_text(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
                   f"{len(units)}; số đơn vị đủ mẫu và được xếp hạng: {len(ranked)}.")
-    lines = [f"• {b.name}: SIPAS {_number(b.sipas)} % (± {_number(b.moe)} điểm), {b.units} đơn vị, "
-             f"{_count(b.n)} phiếu" for b in blocks]
+    lines = [f"• {b.name}: SIPAS {number_text(b.sipas)} % (± {number_text(b.moe)} điểm), {b.units} đơn vị, "
+             f"{count_text(b.n)} phiếu" for b in blocks]
     pdf.paragraph("\n".join(lines))
 
 
-def _notes(pdf: _Report, results: Results, table: RuleTable | None) -> None:
+def _notes(pdf: ReportPdf, results: Results, table: RuleTable | None) -> None:
     pdf.heading("Ghi chú")
     notes = [results.provenance + ".", *results.notes]
     if results.previous_period is not None:
@@ -139,7 +139,7 @@ def write_report(results: Results, blocks: Results, path: str | Path, points: Se
     `results` are by unit, `blocks` the same period by block (computed by the method's group rule)."""
     if results.by != "unit" or blocks.by != "block":
         raise ValueError("báo cáo PDF cần kết quả theo đơn vị (the report needs results by unit)")
-    pdf = _Report(f"SIPAS {results.period.label} · {results.method.name}")
+    pdf = ReportPdf(f"SIPAS {results.period.label} · {results.method.name}")
     pdf.add_page()
     pdf.heading(TITLE, size=13)
     period = results.period

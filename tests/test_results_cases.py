@@ -57,3 +57,26 @@ def test_compute_json_carries_the_case_figures(db: str, capsys: pytest.CaptureFi
     with open_store(db, read_only=True) as store:
         blocks = {g.key: g for g in compute(store, "2026-11", by="block").groups}
     assert blocks["so"].cases is not None and blocks["so"].cases.overdue == 1
+
+
+def test_scorecard_writes_a_pdf_per_unit_and_the_summary(db: str, tmp_path: object,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    out = Path(str(tmp_path)) / "phieu"
+    assert cli.main(["scorecard", "--db", db, "--month", "2026-11", "--unit", "so-tai-chinh", "--out", str(out)]) == 0
+    pdf = out / "phieu-2026-11-so-tai-chinh.pdf"
+    reader = PdfReader(pdf)
+    assert len(reader.pages) == 1  # fits one printed page
+    text = reader.pages[0].extract_text()
+    assert "Sở Tài chính" in text and "Tháng 11/2026" in text and "Trả lời đúng hạn" in text
+    sheet = load_workbook(out / "tong-hop-2026-11.xlsx")["Tổng hợp"]
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
+    assert row["Mã đơn vị"] == "so-tai-chinh" and row["Phản ánh tiếp nhận"] == 4 and row["Đang quá hạn"] == 1
+    assert row["Thay đổi (điểm)"] < 0  # November's ratings (3) are lower than October's (4)
+    assert cli.main(["scorecard", "--db", db, "--month", "2026-Q4", "--out", str(out)]) == 2
+    assert cli.main(["scorecard", "--db", db, "--month", "2026-11", "--unit", "khong-co", "--out", str(out)]) == 2

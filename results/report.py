@@ -121,6 +121,28 @@ def _summary(pdf: ReportPdf, results: Results, blocks: Sequence[GroupResult]) ->
     pdf.paragraph("\n".join(lines))
 
 
+def _cases(pdf: ReportPdf, results: Results, number: int) -> None:
+    """The units that received complaints: how many, answered on time, overdue, time to answer."""
+    groups = [g for block in results.blocks().values() for g in block if g.cases and g.cases.opened]
+    pdf.heading(f"{number}. Phản ánh của người dân")
+    if not groups:
+        pdf.paragraph("Không có phản ánh nào được tiếp nhận trong kỳ.")
+        return
+    pdf.set_font(FONT, size=7.5)
+    heading = FontFace(emphasis="BOLD", fill_color=HEADER_FILL)
+    widths = [0, 18, 24, 16, 34]
+    widths[0] = pdf.epw - sum(widths)
+    with pdf.table(col_widths=widths, text_align=["LEFT"] + ["RIGHT"] * 4, headings_style=heading,
+                   line_height=4.2) as table:
+        table.row(["Đơn vị", "Tiếp nhận", "Đúng hạn (%)", "Quá hạn", "Giờ trả lời (trung vị)"])
+        for g in groups:
+            c = g.cases
+            assert c is not None
+            table.row([g.name, count_text(c.opened), number_text(c.on_time_pct), count_text(c.overdue),
+                       "–" if c.median_hours is None else f"{c.median_hours:.0f}"])
+    pdf.ln(3)
+
+
 def _notes(pdf: ReportPdf, results: Results, table: RuleTable | None) -> None:
     pdf.heading("Ghi chú")
     notes = [results.provenance + ".", *results.notes]
@@ -147,8 +169,10 @@ def write_report(results: Results, blocks: Results, path: str | Path, points: Se
                   f"lập lúc {results.computed_at:%H:%M %d/%m/%Y}", size=10)
     _summary(pdf, results, blocks.groups)
     by_key = {p.group.key: p for p in points or ()}
+    number = 1
     for number, (block, groups) in enumerate(results.blocks().items(), start=2):
         pdf.heading(f"{number}. Xếp hạng {block_title(block)}")
         _ranking_table(pdf, results, groups, by_key)
+    _cases(pdf, results, number + 1)
     _notes(pdf, results, table)
     pdf.output(str(path))

@@ -80,3 +80,15 @@ def test_scorecard_writes_a_pdf_per_unit_and_the_summary(db: str, tmp_path: obje
     assert row["Thay đổi (điểm)"] < 0  # November's ratings (3) are lower than October's (4)
     assert cli.main(["scorecard", "--db", db, "--month", "2026-Q4", "--out", str(out)]) == 2
     assert cli.main(["scorecard", "--db", db, "--month", "2026-11", "--unit", "khong-co", "--out", str(out)]) == 2
+
+
+def test_the_period_report_lists_the_units_cases(db: str, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from pypdf import PdfReader
+
+    out = Path(str(tmp_path)) / "bao-cao.pdf"
+    assert cli.main(["report", "--db", db, "--period", "2026-11", "--out", str(out)]) == 0
+    text = " ".join(page.extract_text() for page in PdfReader(out).pages)
+    section = text[text.index("Phản ánh của người dân"):]
+    assert "Sở Tài chính 4 50.00 1 30" in section.replace("\n", " ")

@@ -316,18 +316,22 @@ def _chart(chart: alt.TopLevelMixin, name: str, view: View) -> None:
                        mime="image/png", on_click="ignore", key=f"png_{name}", icon=":material/download:")
 
 
-RANKING_COLUMNS = ("rank", "name", "sipas", "moe", "n", "change", "previous_rank", "ranked")
+RANKING_COLUMNS = ("rank", "name", "sipas", "moe", "n", "change", "previous_rank", "ranked", "cases_opened",
+                   "cases_on_time_pct", "cases_median_hours")
 
 
 def _ranking_frame(groups: list[GroupResult]) -> pd.DataFrame:
-    rows = [(g.rank, g.name, g.sipas, g.moe, g.n, g.change, g.previous_rank, g.rank is not None) for g in groups]
+    rows = [(g.rank, g.name, g.sipas, g.moe, g.n, g.change, g.previous_rank, g.rank is not None,
+             *((g.cases.opened, g.cases.on_time_pct, g.cases.median_hours) if g.cases else (None, None, None)))
+            for g in groups]
     frame = pd.DataFrame(rows, columns=list(RANKING_COLUMNS))
     return frame.astype({"rank": float, "previous_rank": float})  # None → NaN, printed "–"
 
 
 # How each numeric column of a table is printed (Vietnamese decimals come from _styled).
 FORMATS = {"rank": "{:.0f}", "previous_rank": "{:.0f}", "n": "{:,.0f}", "sipas": "{:.2f}", "moe": "{:.2f}",
-           "change": "{:+.2f}", "points": "{:.2f}"}
+           "change": "{:+.2f}", "points": "{:.2f}", "cases_opened": "{:,.0f}", "cases_on_time_pct": "{:.0f} %",
+           "cases_median_hours": "{:.0f}"}
 
 
 def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
@@ -345,7 +349,8 @@ def _ranking_table(frame: pd.DataFrame, points: dict[str, float | None]) -> None
     columns = {"rank": t("dash.col.rank"), "name": st.column_config.TextColumn(t("dash.col.unit"), width="large"),
                "sipas": "SIPAS", "moe": st.column_config.TextColumn("±", help=t("dash.col.moe_help")),
                "n": t("dash.col.n"), "change": t("dash.col.change"), "previous_rank": t("dash.col.previous_rank"),
-               "points": t("dash.col.points")}
+               "points": t("dash.col.points"), "cases_opened": t("dash.col.cases_opened"),
+               "cases_on_time_pct": t("dash.col.cases_on_time"), "cases_median_hours": t("dash.col.cases_hours")}
     st.dataframe(_styled(table, grey=~table["ranked"]), hide_index=True, column_config=columns,
                  column_order=[c for c in columns if c in table], height=min(36 * (len(table) + 1) + 2, 1200))
 

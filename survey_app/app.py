@@ -15,6 +15,7 @@ import streamlit as st
 
 from survey_app.admin import accounts
 from survey_app.admin.accounts import User
+from survey_app.cases import scheduler
 from survey_app.core import config
 from survey_app.core.i18n import t
 from survey_app.store import Store, StoreUnavailable, open_store
@@ -27,6 +28,9 @@ log = logging.getLogger("survey_app")
 def _store(path: str) -> Store:
     store = open_store(path)
     atexit.register(store.close)  # drain the write queue and checkpoint when the server stops
+    running = scheduler.start(store)  # escalation and e-mail: once per process, like the store
+    if running is not None:
+        atexit.register(running.stop)  # runs before store.close (atexit is last in, first out)
     return store
 
 

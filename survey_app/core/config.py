@@ -105,3 +105,13 @@ def smtp_url() -> str | None:
     """SIPAS_SMTP_URL, e.g. smtp://user:pass@mail.example.vn:587?from=sipas@example.vn&starttls=1;
     unset or empty: no e-mail is sent."""
     return os.environ.get("SIPAS_SMTP_URL") or None
+
+
+def scheduler_seconds() -> float:
+    """How often the app's scheduler runs (escalation, e-mail); 0 switches it off."""
+    return float(os.environ.get("SIPAS_SCHEDULER_SECONDS", "300"))
+
+
+def digest_hour() -> int:
+    """The hour (Vietnam time) from which the day's digest goes out."""
+    return int(os.environ.get("SIPAS_DIGEST_HOUR", "7"))

@@ -264,3 +264,20 @@ def test_cases_list_and_escalate_on_the_command_line(db_path: object, capsys: py
     assert "1 phản ánh" in capsys.readouterr().out
     assert main(["cases", "escalate", "--db", str(db_path)]) == 0
     assert "Đã chuyển 1 phản ánh" in capsys.readouterr().out
+
+
+def test_demo_data_has_cases_in_every_state(store: Store) -> None:
+    from survey_app.demo.generate import generate_demo
+
+    summary = generate_demo(store, responses=6000, seed=3, days=30)
+    statuses = dict(store.query("SELECT status, count(*) FROM cases GROUP BY status"))
+    assert summary.cases == sum(statuses.values()) > 50
+    assert set(statuses) == {OPEN, IN_PROGRESS, ANSWERED, CLOSED}
+    # Every case belongs to a dissatisfied response with a comment, and answers come after the opening.
+    assert store.query(
+        "SELECT count(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM comments m WHERE m.response_id = c.response_id)"
+        " OR NOT EXISTS (SELECT 1 FROM answers a WHERE a.response_id = c.response_id AND a.value <= 2)"
+        " OR c.replied_at < c.opened_at OR c.closed_at < c.replied_at")[0][0] == 0
+    late = store.query("SELECT count(*) FILTER (WHERE replied_at > due_at), count(*) FILTER (WHERE due_at < now()"
+                       " AND status IN ('mo', 'dang_xu_ly')) FROM cases")[0]
+    assert late[0] > 0 and late[1] > 0  # some answered late, some overdue: the scorecard has something to say

@@ -55,3 +55,30 @@ def open_cases(con: duckdb.DuckDBPyConnection, records: Sequence[ResponseRecord]
     insert_rows(con, "audit_log", ("logged_at", "actor", "action", "target", "detail"),
                 [(row[5], SYSTEM_ACTOR, "case.open", str(row[0]), f"unit={row[3]}") for row in rows])
     return [(row[2], row[1]) for row in rows]
+
+
+def open_missing(con: duckdb.DuckDBPyConnection, instruments: Mapping[str, Instrument]) -> list[uuid.UUID]:
+    """Open the cases that responses written in bulk (demo, imports) call for but have not got:
+    what the writer's hook does for each submit, for rows that never went through it."""
+    rules, calendar = read_rules(con)
+    codes = sorted(rules.dissatisfied_codes)
+    overall = sorted({i.overall.id for i in instruments.values() if i.overall})
+    item_filter = f" AND a.item_id IN ({', '.join('?' * len(overall))})" if rules.items == "overall" else ""
+    needs = {"comment": "EXISTS (SELECT 1 FROM comments m WHERE m.response_id = r.response_id)",
+             "comment_or_contact": "(EXISTS (SELECT 1 FROM comments m WHERE m.response_id = r.response_id)"
+                                   " OR EXISTS (SELECT 1 FROM contacts p WHERE p.response_id = r.response_id))",
+             "none": "TRUE"}[rules.needs]
+    rows = con.execute(
+        "SELECT r.response_id, r.unit_id, r.submitted_at FROM responses r"
+        f" WHERE r.status <> 'excluded' AND {needs}"
+        " AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.response_id = r.response_id)"
+        " AND EXISTS (SELECT 1 FROM answers a WHERE a.response_id = r.response_id"
+        f"  AND a.value IN ({', '.join('?' * len(codes))}){item_filter})"
+        " ORDER BY r.submitted_at",
+        [*codes, *(overall if item_filter else [])]).fetchall()
+    cases = [(uuid.uuid4(), new_code(), rid, unit_id, OPEN, at, due_at(at, rules.deadline_days, calendar))
+             for rid, unit_id, at in rows]
+    insert_rows(con, "cases", CASE_COLUMNS, cases)
+    insert_rows(con, "audit_log", ("logged_at", "actor", "action", "target", "detail"),
+                [(row[5], SYSTEM_ACTOR, "case.open", str(row[0]), f"unit={row[3]} bulk") for row in cases])
+    return [row[0] for row in cases]

@@ -17,6 +17,7 @@ from survey_app.cases.rules import (
     IN_PROGRESS,
     OPEN,
     Calendar,
+    dissatisfied_by_item,
     due_at,
     new_code,
     normalise_code,
@@ -98,8 +99,22 @@ def test_the_rules_an_admin_sets_decide_what_opens_a_case(store: Store) -> None:
     ({"HL": 1}, False, True, True),
     ({"HL": 1}, False, False, False),
 ])
-def test_opens_case(answers: dict[str, int | None], comment: bool, contact: bool, opens: bool) -> None:
-    assert opens_case(answers.items(), "HL", has_comment=comment, has_contact=contact, rules=CaseRules()) is opens
+def test_opens_case(store: Store, answers: dict[str, int | None], comment: bool, contact: bool, opens: bool) -> None:
+    dissatisfied = dissatisfied_by_item(store.instruments["sipas-dvc"], CaseRules())
+    assert opens_case(answers.items(), dissatisfied, has_comment=comment, has_contact=contact,
+                      rules=CaseRules()) is opens
+
+
+def test_on_a_three_face_scale_only_the_unhappy_face_is_dissatisfied(store: Store) -> None:
+    quick = store.instruments["nhanh-3"]
+    assert dissatisfied_by_item(quick, CaseRules()) == {"HL1": frozenset({1})}  # 2 is "Hài lòng" there
+    assert dissatisfied_by_item(quick, CaseRules(items="overall")) == {"HL1": frozenset({1})}
+    assert set(dissatisfied_by_item(store.instruments["sipas-dvc"], CaseRules(items="overall"))) == {"HL"}
+    settings.save_rules(store, "admin", CaseRules(needs="none"), {})  # the rating alone decides
+    for value, cases in ((3, 0), (2, 0), (1, 1)):
+        store.submit(dvc_response(instrument_id="nhanh-3", answers={"HL1": value}, choices={}, stage=None,
+                                  comment=None))
+        assert case_count(store) == cases
 
 
 # -- deadlines -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import date
 
 import duckdb
 
-from survey_app.cases.rules import OPEN, Calendar, due_at, new_code, opens_case, rules_from
+from survey_app.cases.rules import OPEN, Calendar, dissatisfied_by_item, due_at, new_code, opens_case, rules_from
 from survey_app.core.config import CaseRules
 from survey_app.core.instruments import Instrument
 from survey_app.core.responses import ResponseRecord
@@ -32,8 +32,9 @@ def read_rules(con: duckdb.DuckDBPyConnection) -> tuple[CaseRules, Calendar]:
 
 def _opens(record: ResponseRecord, instruments: Mapping[str, Instrument], rules: CaseRules) -> bool:
     instrument = instruments.get(record.instrument_id)
-    overall = instrument.overall.id if instrument and instrument.overall else None
-    return opens_case(record.answers, overall, has_comment=bool(record.comment),
+    if instrument is None:
+        return False
+    return opens_case(record.answers, dissatisfied_by_item(instrument, rules), has_comment=bool(record.comment),
                       has_contact=bool(record.contact_phone), rules=rules)
 
 
@@ -61,9 +62,11 @@ def open_missing(con: duckdb.DuckDBPyConnection, instruments: Mapping[str, Instr
     """Open the cases that responses written in bulk (demo, imports) call for but have not got:
     what the writer's hook does for each submit, for rows that never went through it."""
     rules, calendar = read_rules(con)
-    codes = sorted(rules.dissatisfied_codes)
-    overall = sorted({i.overall.id for i in instruments.values() if i.overall})
-    item_filter = f" AND a.item_id IN ({', '.join('?' * len(overall))})" if rules.items == "overall" else ""
+    # (instrument, item, rating) of every dissatisfied answer, as a table to join the answers with.
+    bad = [(i.id, item, code) for i in instruments.values()
+           for item, codes in dissatisfied_by_item(i, rules).items() for code in sorted(codes)]
+    if not bad:
+        return []
     needs = {"comment": "EXISTS (SELECT 1 FROM comments m WHERE m.response_id = r.response_id)",
              "comment_or_contact": "(EXISTS (SELECT 1 FROM comments m WHERE m.response_id = r.response_id)"
                                    " OR EXISTS (SELECT 1 FROM contacts p WHERE p.response_id = r.response_id))",
@@ -72,10 +75,12 @@ def open_missing(con: duckdb.DuckDBPyConnection, instruments: Mapping[str, Instr
         "SELECT r.response_id, r.unit_id, r.submitted_at FROM responses r"
         f" WHERE r.status <> 'excluded' AND {needs}"
         " AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.response_id = r.response_id)"
-        " AND EXISTS (SELECT 1 FROM answers a WHERE a.response_id = r.response_id"
-        f"  AND a.value IN ({', '.join('?' * len(codes))}){item_filter})"
+        " AND EXISTS (SELECT 1 FROM answers a"
+        f"  JOIN (VALUES {', '.join(['(?, ?, ?)'] * len(bad))}) AS d(instrument_id, item_id, code)"
+        "   ON d.item_id = a.item_id AND d.code = a.value"
+        "  WHERE a.response_id = r.response_id AND d.instrument_id = r.instrument_id)"
         " ORDER BY r.submitted_at",
-        [*codes, *(overall if item_filter else [])]).fetchall()
+        [value for row in bad for value in row]).fetchall()
     cases = [(uuid.uuid4(), new_code(), rid, unit_id, OPEN, at, due_at(at, rules.deadline_days, calendar))
              for rid, unit_id, at in rows]
     insert_rows(con, "cases", CASE_COLUMNS, cases)

@@ -6,12 +6,13 @@ No database: the writer (survey_app/cases/opening.py) and the pages hand in the 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 
 from survey_app.core import config
 from survey_app.core.config import CaseRules
+from survey_app.core.instruments import Instrument
 
 # mở → đang xử lý → đã trả lời → đóng; a reopened case goes back to "đang xử lý".
 OPEN, IN_PROGRESS, ANSWERED, CLOSED = "mo", "dang_xu_ly", "da_tra_loi", "dong"
@@ -51,15 +52,28 @@ def due_at(opened_at: datetime, working_days: int, calendar: Calendar) -> dateti
     return datetime.combine(day, time(23, 59, 59), config.TIMEZONE)
 
 
-def opens_case(answers: Iterable[tuple[str, int | None]], overall_id: str | None, *, has_comment: bool,
-               has_contact: bool, rules: CaseRules) -> bool:
-    """True when the answers carry a dissatisfied rating (on any item, or on the overall question
-    only) and, unless the rules say otherwise, a comment or a contact given with consent."""
-    dissatisfied = rules.dissatisfied_codes
-    rated = [(item, value) for item, value in answers if value is not None and value in dissatisfied]
+def dissatisfied_by_item(instrument: Instrument, rules: CaseRules) -> dict[str, frozenset[int]]:
+    """The ratings of each item that count as dissatisfied: the rules' codes on a five-point scale,
+    on any other scale the codes below its satisfied ones (a three-face kiosk's "Không hài lòng").
+    With rules.items == "overall" only the overall question counts (or a one-question form's item)."""
+    items = instrument.answer_items
     if rules.items == "overall":
-        rated = [(item, value) for item, value in rated if item == overall_id]
-    if not rated:
+        overall = [instrument.overall.id] if instrument.overall else list(items) if len(items) == 1 else []
+        items = {i: items[i] for i in overall}
+    found = {}
+    for item_id, item in items.items():
+        if len(item.scale.options) == 5:
+            found[item_id] = rules.dissatisfied_codes & item.scale.codes
+        else:
+            found[item_id] = frozenset(c for c in item.scale.codes if c < min(item.scale.satisfied, default=0))
+    return found
+
+
+def opens_case(answers: Iterable[tuple[str, int | None]], dissatisfied: Mapping[str, frozenset[int]], *,
+               has_comment: bool, has_contact: bool, rules: CaseRules) -> bool:
+    """True when the answers carry a dissatisfied rating (`dissatisfied_by_item`) and, unless the
+    rules say otherwise, a comment or a contact given with consent."""
+    if not any(value in dissatisfied.get(item, ()) for item, value in answers if value is not None):
         return False
     if rules.needs == "comment":
         return has_comment

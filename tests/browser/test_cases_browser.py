@@ -47,6 +47,7 @@ def complain(app: LiveApp, phone: Page) -> str:
     phone.get_by_text("Cảm ơn Ông/Bà!").wait_for()
     notice = phone.get_by_text("với mã")
     notice.wait_for()
+    wait_idle(phone)
     shot(phone, "case-thanks")
     found = CODE.search(notice.inner_text())
     assert found, notice.inner_text()

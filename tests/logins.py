@@ -24,6 +24,14 @@ def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     accounts._dummy_hash.cache_clear()
 
 
+def hand_to_app(db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the app (AppTest runs it in this process) at the test's database and data folder,
+    with cheap password hashes."""
+    cheap_hashes(monkeypatch)
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path)
+    monkeypatch.setenv("SIPAS_DB", str(db_path))
+
+
 def add_user(store: Store, name: str, role: str, unit_id: str | None = None) -> accounts.User:
     return accounts.create_user(store, "test", name, role, PASSWORD, unit_id=unit_id)
 

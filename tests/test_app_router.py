@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from logins import APP, add_user, add_wards, cheap_hashes, log_in, nav_paths, open_page, query
+from logins import APP, add_user, add_wards, hand_to_app, log_in, nav_paths, open_page, query
 from streamlit.testing.v1 import AppTest
 
 import survey_app.ui
@@ -25,9 +25,7 @@ ADMIN_PAGES = {"admin-units", "admin-users", "admin-review", "admin-data", "admi
 @pytest.fixture
 def app_db(store: Store, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The demo units, wards under Cầu Giấy and one user of each role, handed over to the app."""
-    cheap_hashes(monkeypatch)
-    monkeypatch.setattr(config, "DATA_DIR", tmp_path)
-    monkeypatch.setenv("SIPAS_DB", str(db_path))
+    hand_to_app(db_path, tmp_path, monkeypatch)
     add_wards(store)
     add_user(store, "quan-tri", "admin")
     add_user(store, "cau-giay", "leader", "q-cau-giay")

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 from factories import dvc_answers, dvc_response
-from logins import APP, add_user, add_wards, cheap_hashes, log_in, nav_paths, open_page, query
+from logins import APP, add_user, add_wards, hand_to_app, log_in, nav_paths, open_page, query
 from streamlit.testing.v1 import AppTest
 
 from survey_app.collection import links
-from survey_app.core import config
 from survey_app.db.store import Store
 
 COMMENT = "Cán bộ Nguyễn Văn A gắt gỏng, số 0912345678"
@@ -20,9 +19,7 @@ COMMENT = "Cán bộ Nguyễn Văn A gắt gỏng, số 0912345678"
 @pytest.fixture
 def app_db(store: Store, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A ward's complaint already stored, its staff member and a leader of another district."""
-    cheap_hashes(monkeypatch)
-    monkeypatch.setattr(config, "DATA_DIR", tmp_path)
-    monkeypatch.setenv("SIPAS_DB", str(db_path))
+    hand_to_app(db_path, tmp_path, monkeypatch)
     add_wards(store)
     add_user(store, "lan", "staff", "p-dich-vong")
     add_user(store, "ba-dinh", "leader", "q-ba-dinh")

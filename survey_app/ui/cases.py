@@ -127,7 +127,8 @@ def _case(store: Store, user: User, scope: Scope, case_id: str) -> None:
             st.caption(t("cases.phone", phone=detail.phone))
         st.markdown(f"**{t('cases.history')}**")
         for entry in detail.history:
-            st.caption(f"{_when(entry.logged_at)} · {entry.actor} · {entry.action} {entry.detail or ''}")
+            st.caption(f"{_when(entry.logged_at)} · {entry.actor} · {t('cases.action.' + entry.action)}"
+                       f" {entry.detail or ''}")
     _actions(store, user, scope, case)
 
 

@@ -63,6 +63,7 @@ def test_scorecard_writes_a_pdf_per_unit_and_the_summary(db: str, tmp_path: obje
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     from pathlib import Path
 
+    import pypdfium2
     from openpyxl import load_workbook
     from pypdf import PdfReader
 
@@ -73,6 +74,12 @@ def test_scorecard_writes_a_pdf_per_unit_and_the_summary(db: str, tmp_path: obje
     assert len(reader.pages) == 1  # fits one printed page
     text = reader.pages[0].extract_text()
     assert "Sở Tài chính" in text and "Tháng 11/2026" in text and "Trả lời đúng hạn" in text
+    page = pypdfium2.PdfDocument(pdf)[0]
+    assert [round(v / 72 * 25.4) for v in page.get_size()] == [210, 297]  # A4 portrait
+    image = page.render(scale=50 / 72).to_pil().convert("L")  # rendered, as a printer would
+    ink = [sum(1 for v in image.crop((0, y, image.width, y + 20)).getdata() if v < 128)
+           for y in range(0, image.height - 20, 20)]
+    assert ink[1] > 0 and sum(1 for band in ink if band) > len(ink) // 3  # a heading on top, text down the page
     sheet = load_workbook(out / "tong-hop-2026-11.xlsx")["Tổng hợp"]
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))

@@ -13,6 +13,7 @@ import streamlit as st
 
 from survey_app.admin import accounts
 from survey_app.admin.accounts import User
+from survey_app.admin.units import list_units
 from survey_app.cases import settings, workflow
 from survey_app.cases.rules import ANSWERED, CLOSED, ITEMS_CHOICES, NEEDS_CHOICES, STATUSES
 from survey_app.cases.workflow import Scope
@@ -67,8 +68,8 @@ def _act(action: Callable[[], None]) -> None:
         flash.say("error", exc.message())
 
 
-def _filters(store: Store, user: User) -> tuple[str | None, str | None, bool]:
-    units = {u.unit_id: u.name for u in accounts.visible_units(store, user, active_only=False)}
+def _filters(store: Store, scope: Scope) -> tuple[str | None, str | None, bool]:
+    units = {u.unit_id: u.name for u in list_units(store, active_only=False) if scope is None or u.unit_id in scope}
     left, middle, right = st.columns(3)
     status = left.selectbox(t("cases.filter_status"), [None, *STATUSES], key="cases_status",
                             format_func=lambda s: t("cases.all") if s is None else _status(s))
@@ -93,7 +94,7 @@ def queue_page(store: Store, user: User) -> None:
     st.caption(t("cases.help"))
     flash.show()
     scope = accounts.scope_unit_ids(store, user)
-    status, unit, overdue = _filters(store, user)
+    status, unit, overdue = _filters(store, scope)
     at = workflow.now()
     cases = workflow.list_cases(store, scope, unit_id=unit, overdue=overdue, status=status, at=at)
     if not cases:

@@ -189,13 +189,14 @@ def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
 
 
 def _thanks(store: Store, link: links.LinkTarget, done: SubmitResult, lang: str) -> None:
+    unit = _place(store, link)[0]
     st.title(t("thanks.title", lang))
-    st.success(t("thanks.body", lang, unit=_place(store, link)[0]), icon="✅")
+    st.success(t("thanks.body", lang, unit=unit), icon="✅")
     if done.duplicate:
         st.info(t("thanks.again", lang))
     case = case_of_response(store, done.response_id)
     if case is not None:
-        st.info(t("thanks.case", lang, unit=unit.name if unit else link.unit_id, code=case.code,
+        st.info(t("thanks.case", lang, unit=unit, code=case.code,
                   due=f"{case.due_at.astimezone(config.TIMEZONE):%d/%m/%Y}"), icon="📨")
         st.caption(t("thanks.case_next", lang, url=public_url(case.code), base=config.base_url()))
     if link.channel == "kiosk":

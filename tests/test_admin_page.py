@@ -198,7 +198,7 @@ def test_yearly_targets_are_checked_then_imported(app_db: Path) -> None:
     at.file_uploader[1].set_value(("chi-tieu.csv", b"unit_id,year,sipas\nso-tu-phap,2026,abc\n", "text/csv"))
     at.run()
     assert "dòng 2" in at.error[0].value and "phải là số từ 0 đến 100" in at.error[0].value
-    at.file_uploader[1].set_value(("chi-tieu.csv", "unit_id;year;sipas;CC\nso-tu-phap;2026;92,55;90\n".encode(),
+    at.file_uploader[1].set_value(("chi-tieu.csv", b"unit_id;year;sipas;CC\nso-tu-phap;2026;92,55;90\n",
                                    "text/csv"))
     at.run()
     at = press(at, "Nhập 1 dòng")

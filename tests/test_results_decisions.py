@@ -66,6 +66,19 @@ def test_relative_weights_lie_in_0_1_and_sum_to_1(seed: int, k: int) -> None:
     assert 0 <= r2[0] <= 1 + 1e-9
 
 
+def test_the_m_out_of_n_interval_of_a_large_unit_matches_the_full_bootstrap() -> None:
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(6000, 4))
+    x[:, 3] = x[:, 0] + 0.5 * x[:, 1] + rng.normal(size=6000)
+    _, _, full = importance(x, rows=6000, draws=200)
+    _, _, sub = importance(x, rows=1500, draws=200)
+    for a, b in zip(full, sub, strict=True):
+        assert a is not None and b is not None and a[0] == b[0]  # the same point estimate
+        assert b[1] <= b[0] <= b[2]
+        if a[0] > 0.1:  # away from the boundary at 0, about the same width
+            assert b[2] - b[1] == pytest.approx(a[2] - a[1], rel=0.4)
+
+
 def test_small_samples_fall_back_to_spearman_with_an_interval() -> None:
     rng = np.random.default_rng(3)
     x = rng.integers(1, 6, size=(60, 3)).astype(float)

@@ -160,15 +160,14 @@ def spearman_importance(x: np.ndarray, z: float = 1.96) -> list[tuple[float, flo
     return out
 
 
-def _bootstrap_interval(data: np.ndarray, point: np.ndarray, draws: int, seed: int,
+def _bootstrap_interval(data: np.ndarray, point: np.ndarray, n: int, draws: int, seed: int,
                         rows: int) -> tuple[np.ndarray, np.ndarray]:
     """95 % interval of the relative weights: a bootstrap over respondents (Poisson weights). Above
     `rows` respondents it resamples a random subset of `rows` and scales the replicates' spread by
     √(rows / n) — the m-out-of-n bootstrap (Bickel & Sakov (2008), Statistica Sinica 18(3)), which
     holds for smooth statistics like these and keeps 52 units × 1 M respondents within seconds."""
     rng = np.random.default_rng(seed)
-    n = len(data)
-    sub = data if n <= rows else data[rng.choice(n, rows, replace=False)]
+    sub = data if len(data) <= rows else data[rng.choice(len(data), rows, replace=False)]
     weights = rng.poisson(1.0, (draws, len(sub))).astype(np.float32)
     boot, _ = relative_weights(pairwise_correlations(sub, weights))
     centre, _ = relative_weights(pairwise_correlations(sub, np.ones((1, len(sub)), dtype=np.float32)))
@@ -177,18 +176,22 @@ def _bootstrap_interval(data: np.ndarray, point: np.ndarray, draws: int, seed: i
     return np.clip(point + scale * low, 0, 1), np.clip(point + scale * high, 0, 1)
 
 
-def importance(x: np.ndarray, *, draws: int = IMPORTANCE_DRAWS, seed: int = IMPORTANCE_SEED,
-               z: float = 1.96, rows: int = BOOTSTRAP_ROWS
-               ) -> tuple[str, float | None, list[tuple[float, float, float] | None]]:
-    """(method, R², [(importance, low, high) per predictor column]) for one unit's respondents
-    x: (n, v) — element scores, then HL last."""
-    answered = ~np.isnan(x[:, :-1]).all(axis=0)
-    if x.shape[0] < RELATIVE_WEIGHTS_MIN_N:
+def importance(x: np.ndarray, *, corr: np.ndarray | None = None, n: int | None = None,
+               draws: int = IMPORTANCE_DRAWS, seed: int = IMPORTANCE_SEED, z: float = 1.96,
+               rows: int = BOOTSTRAP_ROWS) -> tuple[str, float | None, list[tuple[float, float, float] | None]]:
+    """(method, R², [(importance, low, high) per predictor column]) for one unit.
+
+    x: (m, v) — respondents' element scores, then HL last: all of them, or a random sample of a
+    large unit whose full pairwise correlation matrix `corr` and size `n` are given (from SQL)."""
+    n = n or x.shape[0]
+    if n < RELATIVE_WEIGHTS_MIN_N:
         return "spearman", None, spearman_importance(x, z)
-    used = np.flatnonzero(answered)
-    data = x[:, [*used, x.shape[1] - 1]]
-    point, r2 = relative_weights(pairwise_correlations(data, np.ones((1, len(data)))))
-    low, high = _bootstrap_interval(data, point[0], draws, seed, rows)
+    if corr is None:
+        corr = pairwise_correlations(x, np.ones((1, x.shape[0])))[0]
+    used = np.flatnonzero(~np.isnan(x[:, :-1]).all(axis=0))
+    keep = [*used, x.shape[1] - 1]
+    point, r2 = relative_weights(corr[np.ix_(keep, keep)][None])
+    low, high = _bootstrap_interval(x[:, keep], point[0], n, draws, seed, rows)
     found: list[tuple[float, float, float] | None] = [None] * (x.shape[1] - 1)
     for slot, column in enumerate(used):
         found[column] = (float(point[0, slot]), float(low[slot]), float(high[slot]))
@@ -197,31 +200,65 @@ def importance(x: np.ndarray, *, draws: int = IMPORTANCE_DRAWS, seed: int = IMPO
 
 # -- per unit -----------------------------------------------------------------------------------------
 
-_RESPONDENT_SCORES = """
+@dataclass(frozen=True)
+class UnitScores:
+    """One unit's respondents for the importance: how many, the pairwise correlations of their
+    element scores and HL (HL last), and a random sample of their rows for the bootstrap."""
+
+    n: int
+    corr: np.ndarray  # (E + 1, E + 1)
+    sample: np.ndarray  # (≤ BOOTSTRAP_ROWS, E + 1), NaN = not answered
+
+
+_RESPONDENTS = """
+CREATE TEMP TABLE sipas_respondent_scores AS
 WITH scope AS ({scope}),
 element_of(item_id, e) AS (VALUES {elements})
-SELECT s.g AS unit_id, {columns}, max(a.value) FILTER (WHERE a.item_id = ?) AS hl
+SELECT s.g AS unit_id, a.response_id, {columns}, max(a.value) FILTER (WHERE a.item_id = ?) AS v{outcome}
 FROM answers a JOIN scope s ON s.response_id = a.response_id
 LEFT JOIN element_of el ON el.item_id = a.item_id
 WHERE a.value IS NOT NULL
 GROUP BY s.g, a.response_id
-ORDER BY unit_id
 """
 
 
-def respondent_scores(scope: Scope, results: Results) -> dict[str, np.ndarray]:
-    """unit_id → (n, E + 1) array: each respondent's mean rating per element (NaN: none answered),
-    then their overall rating HL (NaN: not answered)."""
+def respondent_scores(scope: Scope, results: Results, rows: int = BOOTSTRAP_ROWS) -> dict[str, UnitScores]:
+    """unit_id → its respondents' scores: each respondent's mean rating per element (N/A left out),
+    then their overall rating HL. The correlations are computed by DuckDB over every respondent
+    (its corr() skips rows where either value is missing: pairwise complete); only a sample of
+    `rows` per unit crosses into Python, for the bootstrap."""
     assert results.instrument.overall is not None
-    elements = results.elements
+    k = len(results.elements)
     # Item ids come from the stored questionnaire (checked by its schema), never from a user.
-    mapping = ", ".join(f"('{item}', {i})" for i, (_, items) in enumerate(elements) for item in items)
-    columns = ", ".join(f"avg(a.value) FILTER (WHERE el.e = {i}) AS e{i}" for i in range(len(elements)))
-    data = scope.fetch_numpy(_RESPONDENT_SCORES, [results.instrument.overall.id], elements=mapping,
-                             columns=columns)
-    units = data["unit_id"]
-    matrix = np.column_stack([np.ma.filled(np.ma.asarray(data[c], dtype=float), np.nan)
-                              for c in [*(f"e{i}" for i in range(len(elements))), "hl"]])
+    mapping = ", ".join(f"('{item}', {i})" for i, (_, items) in enumerate(results.elements) for item in items)
+    columns = ", ".join(f"avg(a.value) FILTER (WHERE el.e = {i}) AS v{i}" for i in range(k))
+    scope.query(_RESPONDENTS, [results.instrument.overall.id], elements=mapping, columns=columns, outcome=str(k))
+    cur = scope.cur
+    try:
+        pairs = [(i, j) for i in range(k + 1) for j in range(i + 1, k + 1)]
+        corrs = cur.execute(
+            f"SELECT unit_id, count(*), {', '.join(f'corr(v{i}, v{j})' for i, j in pairs)}"
+            " FROM sipas_respondent_scores GROUP BY unit_id").fetchall()
+        names = ["unit_id", *(f"v{i}" for i in range(k + 1))]
+        data = cur.execute(
+            f"SELECT {', '.join(names)} FROM sipas_respondent_scores"
+            " QUALIFY row_number() OVER (PARTITION BY unit_id ORDER BY hash(response_id)) <= ?"
+            " ORDER BY unit_id", [rows]).fetchnumpy()
+    finally:
+        cur.execute("DROP TABLE IF EXISTS sipas_respondent_scores")
+    samples = _by_unit(data["unit_id"], np.column_stack(
+        [np.ma.filled(np.ma.asarray(data[c], dtype=float), np.nan) for c in names[1:]]))
+    out = {}
+    for unit_id, n, *values in corrs:
+        corr = np.eye(k + 1)
+        for (i, j), r in zip(pairs, values, strict=True):
+            corr[i, j] = corr[j, i] = 0.0 if r is None or math.isnan(r) else r
+        out[unit_id] = UnitScores(n, corr, samples[unit_id])
+    return out
+
+
+def _by_unit(units: np.ndarray, matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows sorted by unit → the block of rows of each unit."""
     if len(units) == 0:
         return {}
     starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]])
@@ -241,7 +278,7 @@ def _quadrants(performance: dict[str, float], weight: dict[str, float]) -> dict[
     return out
 
 
-def _unit_priorities(group: GroupResult, results: Results, scores: np.ndarray | None,
+def _unit_priorities(group: GroupResult, results: Results, scores: UnitScores | None,
                      stake: dict[str, float], z: float) -> UnitPriorities:
     names = {e.id: e.text["vi"] for e in results.instrument.elements}
 
@@ -250,9 +287,9 @@ def _unit_priorities(group: GroupResult, results: Results, scores: np.ndarray | 
 
     if not group.adequate:
         return none(f"chưa đủ mẫu: {group.n} phiếu, cần {group.required_n} (sample too small)")
-    if scores is None or np.isnan(scores[:, -1]).all():
+    if scores is None or np.isnan(scores.sample[:, -1]).all():
         return none("không có câu hỏi hài lòng chung (HL) để đo mức quan trọng (no overall question answered)")
-    method, r2, found = importance(scores, z=z)
+    method, r2, found = importance(scores.sample, corr=scores.corr, n=scores.n, z=z)
     element_ids = [e for e, _ in results.elements]
     weight = {e: f[0] for e, f in zip(element_ids, found, strict=True) if f is not None}
     performance = {e: v for e, v in group.elements.items() if v is not None}

@@ -83,10 +83,4 @@ class Scope:
             rows = [(self.keys[row[0]], *row[1:]) for row in rows]
         return rows
 
-    def fetch_numpy(self, template: str, params: Sequence[Any] = (), **fragments: str) -> dict[str, Any]:
-        """Like `query`, for per-respondent results: columns as numpy arrays, not a million tuples.
-        The group comes back as it was carried (use it on a scope without `keys`)."""
-        scope_sql, scope_params = self._sql()
-        return self.cur.execute(template.format(scope=scope_sql, **fragments), [*scope_params, *params]).fetchnumpy()
-
 __all__ = ["GROUP_KEYS", "ONE_CODING", "Scope", "Source", "open_cursor"]

@@ -90,8 +90,9 @@ def priority_frame(unit: UnitPriorities) -> pd.DataFrame:
     """One row per element of a unit's priorities, fix-first first (the chart and table draw it)."""
     rows = [(e.priority, e.element, e.name, e.performance, e.importance, e.importance_low, e.importance_high,
              e.potential, e.points_at_stake, e.quadrant) for e in unit.elements]
-    return pd.DataFrame(rows, columns=["priority", "element", "name", "performance", "importance", "importance_low",
-                                       "importance_high", "potential", "points_at_stake", "quadrant"])
+    columns = ["priority", "element", "name", "performance", "importance", "importance_low", "importance_high",
+               "potential", "points_at_stake", "quadrant"]
+    return pd.DataFrame(rows, columns=columns).astype({c: float for c in columns[3:9]})
 
 
 def first_priorities(found: Sequence[UnitPriorities]) -> pd.DataFrame:
@@ -102,7 +103,8 @@ def first_priorities(found: Sequence[UnitPriorities]) -> pd.DataFrame:
         rows.append((unit.name, unit.n, first.name if first else None, first.performance if first else None,
                      first.potential if first else None, first.points_at_stake if first else None, unit.note))
     frame = pd.DataFrame(rows, columns=["name", "n", "element", "performance", "potential", "points_at_stake",
-                                        "note"])
+                                        "note"]).astype({"performance": float, "potential": float,
+                                                         "points_at_stake": float}).fillna({"element": "–", "note": ""})
     return frame.sort_values("potential", ascending=False, na_position="last", ignore_index=True)
 
 

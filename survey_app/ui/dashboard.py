@@ -382,8 +382,11 @@ def _ranking_tab(store: Store, view: View, results: Results) -> None:
 
 def _priorities_tab(store: Store, view: View, results: Results) -> None:
     """Which element to fix first, what it is worth, and how sure we are (results/priorities.py)."""
-    rules_name = view.rules.name if view.rules else ""
-    found = _priorities(*_key(store, view), view.period, view.instrument_id, rules_name, view.rules)
+    # Points at stake need a rule table: the chosen one, else the first shipped (the example, which says so).
+    rules = view.rules or next(iter(rule_tables().values()), None)
+    found = _priorities(*_key(store, view), view.period, view.instrument_id, rules.name if rules else "", rules)
+    if rules is not None:
+        st.caption(t("dash.priority.rules", title=rules.title))
     if view.unit is None:
         st.caption(t("dash.priority.overview_help"))
         st.dataframe(_styled(frames.first_priorities(found)), hide_index=True, column_config={

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from results.cases import CaseStats, case_stats
 from results.catalog import Catalog, load_catalog
 from results.formulas import (
     as_float,
@@ -75,6 +76,9 @@ def compute(source: Source, period: Period | str | None = None, *, by: str = "un
             groups = _with_previous(rank_within_blocks(groups), rank_within_blocks(before))
         elif by == "unit":
             groups = rank_within_blocks(groups)
+        stats = case_stats(cur, period, by)
+        groups = [replace(g, cases=stats.get(g.key, CaseStats(0, 0, 0, 0, None))) if by in ("unit", "block")
+                  else g for g in groups]
         if by == "unit":
             if margins:
                 groups = with_standings(groups, method.confidence_z)

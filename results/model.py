@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from results.cases import CaseStats
 from results.method import Method
 from survey_app.core.config import BLOCKS
 from survey_app.core.instruments import Instrument
@@ -95,6 +96,7 @@ class GroupResult:
     vs_block: str | None = None
     rank_band: int | None = None
     outlook: TargetOutlook | None = None  # the year's target, where one is set (results/targets.py)
+    cases: CaseStats | None = None  # units and blocks only: complaints opened, answered on time
 
     @property
     def change(self) -> float | None:

@@ -337,7 +337,8 @@ def _chart(chart: alt.TopLevelMixin, name: str, view: View) -> None:
 FORMATS = {"rank": "{:.0f}", "rank_band": "{:.0f}", "previous_rank": "{:.0f}", "n": "{:,.0f}",
            **dict.fromkeys(("sipas", "moe", "points", "performance", "importance", "importance_low",
                             "importance_high", "potential", "points_at_stake"), "{:.2f}"),
-           "change": "{:+.2f}"}
+           "change": "{:+.2f}", "cases_opened": "{:,.0f}", "cases_on_time_pct": "{:.0f} %",
+           "cases_median_hours": "{:.0f}"}
 
 
 def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
@@ -363,7 +364,8 @@ def _ranking_table(frame: pd.DataFrame, points: dict[str, float | None]) -> None
                "standing": st.column_config.TextColumn(t("dash.col.vs_block"), help=t("dash.col.vs_block_help")),
                "sipas": "SIPAS", "moe": st.column_config.TextColumn("±", help=t("dash.col.moe_help")),
                "n": t("dash.col.n"), "change": t("dash.col.change"), "previous_rank": t("dash.col.previous_rank"),
-               "points": t("dash.col.points")}
+               "points": t("dash.col.points"), "cases_opened": t("dash.col.cases_opened"),
+               "cases_on_time_pct": t("dash.col.cases_on_time"), "cases_median_hours": t("dash.col.cases_hours")}
     st.dataframe(_styled(table, grey=~table["ranked"]), hide_index=True, column_config=columns,
                  column_order=[c for c in columns if c in table], height=min(36 * (len(table) + 1) + 2, 1200))
 

@@ -8,6 +8,7 @@ back to the visitor's first page).
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 from functools import partial
 
@@ -32,6 +33,15 @@ def _store(path: str) -> Store:
     if running is not None:
         atexit.register(running.stop)  # runs before store.close (atexit is last in, first out)
     return store
+
+
+@st.cache_resource(show_spinner=False)
+def _freeze_start_up_heap() -> bool:
+    """Once per process, after the first run imported every page: the modules, DuckDB and the store
+    stay for the process's life, so Python's automatic full collections need not scan them again."""
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 def _pages(store: Store, user: User) -> dict[str, list[st.Page]]:
@@ -65,6 +75,7 @@ def main() -> None:
         st.error(t("app.unavailable"))
         st.caption(t("app.unavailable", "en"))
         return
+    _freeze_start_up_heap()
     if "k" in st.query_params:
         pages = [st.Page(partial(survey.page, store), title=t("app.title"), url_path="survey", default=True)]
         st.navigation(pages, position="hidden").run()

@@ -84,8 +84,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Prepare the database (schema, units, demo data when empty), then hand over to Streamlit."""
+def _prepare_to_serve(args: argparse.Namespace) -> None:
+    """Schema, units, demo data when empty, retention, first admin; the app then finds SIPAS_DB."""
     import os
 
     from survey_app.demo.generate import generate_demo, has_responses
@@ -102,9 +102,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         maintenance.purge_contacts(store)  # the retention period holds even if nobody runs the command
         _first_admin(store)  # scripts/run.sh on a fresh checkout: someone must be able to log in
     os.environ["SIPAS_DB"] = str(config.db_path(args.db))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Prepare the database, then hand over to Streamlit."""
+    import os
+
+    _prepare_to_serve(args)
     app = Path(__file__).with_name("app.py")
     os.execvp(sys.executable, [sys.executable, "-m", "streamlit", "run", str(app),
                                "--server.port", str(args.port), *args.streamlit_args])
+
+
+def cmd_production(args: argparse.Namespace) -> int:
+    """Prepare the database, then run the app on 127.0.0.1 behind nginx until Ctrl-C or SIGTERM."""
+    from survey_app import front
+
+    _prepare_to_serve(args)
+    return front.serve(args.port, config.DATA_DIR / "front", listen=args.listen)
 
 
 def _place_args(parser: argparse.ArgumentParser) -> None:
@@ -317,6 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", type=int, default=20_000, help="demo responses when the database is empty (0: none)")
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed on to `streamlit run`")
     p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("production", parents=[common],
+                       help="the app behind nginx, in the foreground (scripts/serve-production.sh)")
+    p.add_argument("--port", type=int, default=8080, help="the port nginx listens on")
+    p.add_argument("--listen", default="0.0.0.0", help="the address nginx listens on")
+    p.add_argument("--demo", type=int, default=0, help="demo responses when the database is empty")
+    p.set_defaults(run=cmd_production)
 
     p = sub.add_parser("link", parents=[common], help="print the signed survey link of a unit or counter")
     _place_args(p)

@@ -151,7 +151,7 @@ def test_a_password_change_ends_the_other_sessions_of_the_user(app_db: Path) -> 
     at.text_input(key="acct_new").input("mat-khau-moi-2026")
     at.text_input(key="acct_repeat").input("mat-khau-moi-2026")
     at = next(b for b in at.button if b.label == "Đổi mật khẩu").click().run()
-    assert nav_paths(at.run()) == {"staff-qr", "account"}  # the session that changed it goes on
+    assert "staff-qr" in nav_paths(at.run())  # the session that changed it goes on
     other.run()
     assert nav_paths(other) == {"login"}
     assert other.info[-1].value == t("login.password_changed")

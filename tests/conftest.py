@@ -34,3 +34,12 @@ def store(db_path: Path) -> Iterator[Store]:
     with open_store(db_path) as opened:
         import_units_file(opened, config.DEFAULT_UNITS_CSV)
         yield opened
+
+
+@pytest.fixture(autouse=True)
+def _fresh_log_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with a full budget of refused-link warnings (a module-wide limit)."""
+    from survey_app.collection import links
+    from survey_app.core.logbudget import LogBudget
+
+    monkeypatch.setattr(links, "_refusals", LogBudget(links.REFUSALS_LOGGED_PER_MINUTE))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import re
 import tempfile
@@ -27,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 import duckdb
 
-from survey_app.core import config
+from survey_app.core import config, files
 from survey_app.core.config import FlagRules
 from survey_app.core.instruments import Instrument, load_instruments
 from survey_app.core.responses import InvalidResponse, ResponseRecord, validate_response
@@ -104,7 +105,10 @@ def open_cursor(source: Readable) -> duckdb.DuckDBPyConnection:
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     if not read_only:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # The process that writes the database writes citizens' data: whatever it creates from
+            # now on (the write-ahead log, backups, exports) is for its own user only.
+            os.umask(0o077)
+            files.private_dir(path.parent)
             # DuckDB opens a file in a read-only folder and only fails at the first commit, when it
             # cannot create the write-ahead log beside it: find out now, before anyone is thanked.
             tempfile.TemporaryFile(dir=path.parent).close()
@@ -124,6 +128,8 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                 f"(The database is held by the running app{who}: use its admin page, or stop it first.)"
             ) from None
         raise _storage_problem(exc, path) or StoreUnavailable(f"Không mở được cơ sở dữ liệu {path}: {text}") from None
+    if not read_only:
+        files.make_private(path, path.with_name(path.name + ".wal"))  # files made before the umask
     return in_vietnam_time(con)
 
 
@@ -184,7 +190,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[st
 RESPONSE_COLUMNS = (
     "response_id", "submitted_at", "unit_id", "counter_id", "instrument_id", "instrument_version",
     "channel", "lang", "stage", "service_field", "client_hash", "seconds_taken", "status", "flag_reasons",
-    "answer_pattern",
+    "answer_pattern", "address_hash",
 )
 
 

@@ -29,7 +29,8 @@ from results.model import GROUPINGS, Results
 from results.report import FontMissing, write_report
 from survey_app.core.config import DEFAULT_INSTRUMENT
 from survey_app.core.periods import Period, PeriodError, current_year, parse_date, parse_period, period_between
-from survey_app.db.store import StoreUnavailable, open_store
+from survey_app.db.backends import open_store
+from survey_app.db.store import StoreUnavailable
 
 FORMATS = ("table", "csv", "json", "xlsx")
 log = logging.getLogger("results")

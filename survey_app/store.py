@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from survey_app.db import store as storage
+from survey_app.db import backends
 from survey_app.db.store import DatabaseBusy, Store, StoreUnavailable, SubmitResult
 from survey_app.integrity.admission import admit
 
@@ -20,4 +20,4 @@ __all__ = ["DatabaseBusy", "Store", "StoreUnavailable", "SubmitResult", "open_st
 def open_store(path: str | Path | None = None, *, read_only: bool = False,
                questions_dir: Path | None = None) -> Store:
     """Open (and create or migrate) the database, with the integrity rules in its writer."""
-    return storage.open_store(path, read_only=read_only, questions_dir=questions_dir, admit=admit)
+    return backends.open_store(path, read_only=read_only, questions_dir=questions_dir, admit=admit)

@@ -1,8 +1,8 @@
 """A throw-away PostgreSQL server from Debian's packages, for tests and benchmarks.
 
 Its own data folder and socket folder in a temporary directory, a free port on 127.0.0.1,
-`fsync` off (the data dies with the test anyway). As root, `initdb` and the server run as the
-`postgres` user, which owns the folder; stopping the server removes everything.
+`fsync` off unless asked to be durable (a test's data dies with it anyway). As root, `initdb` and
+the server run as the `postgres` user, which owns the folder; stopping the server removes everything.
 
     with pg_server() as url:          # postgresql://postgres@127.0.0.1:PORT/sipas
         open_store(url)
@@ -60,8 +60,9 @@ def _user() -> str:
 
 
 @contextmanager
-def pg_server(database: str = "sipas", max_connections: int = 100) -> Iterator[str]:
-    """Start a server, create `database`, yield its URL; stop the server and remove its files."""
+def pg_server(database: str = "sipas", max_connections: int = 100, *, durable: bool = False) -> Iterator[str]:
+    """Start a server, create `database`, yield its URL; stop the server and remove its files.
+    Tests run without fsync (faster, and their data dies anyway); benchmarks ask for `durable`."""
     if not available():
         raise PostgresMissing(f"PostgreSQL is not installed in {PG_BIN} (apt-get install postgresql)")
     folder = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
@@ -74,8 +75,9 @@ def pg_server(database: str = "sipas", max_connections: int = 100) -> Iterator[s
     try:
         _run([str(PG_BIN / "initdb"), "-D", str(data), "-U", _user(), "-A", "trust", "-E", "UTF8",
               "--locale=C.UTF-8", "--no-sync"])
-        options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off"
-                   f" -c synchronous_commit=off -c full_page_writes=off -c max_connections={max_connections}")
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c max_connections={max_connections}"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         _run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "server.log"),
               "-w", "-t", str(int(START_TIMEOUT)), "start"])
         started = True

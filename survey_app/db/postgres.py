@@ -185,8 +185,8 @@ class PgStore(Store):
         then finds the first one stored."""
         keys = {_lock_key("counter", r.unit_id, r.counter_id or "") for r in records}
         keys |= {_lock_key("device", r.unit_id, r.client_hash) for r in records if r.client_hash}
-        for key in sorted(keys):
-            con.execute("SELECT pg_advisory_xact_lock(?)", [key])
+        # One round trip; the function scan hands the keys over in array order.
+        con.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::BIGINT[]) AS k", [sorted(keys)])
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _close_engine(self) -> None:

@@ -62,6 +62,12 @@ def test_submit_query_and_cursor_agree(any_store: Store) -> None:
     assert read(any_store, "SELECT unit_id, status FROM responses") == [("so-tai-chinh", "ok")]
 
 
+def test_a_percent_sign_and_a_question_mark_in_literals_are_text(any_store: Store) -> None:
+    any_store.submit(dvc_response())
+    assert any_store.query("SELECT count(*), '?' FROM answers WHERE item_id LIKE 'KQ%' AND value > ?", [0]) == [
+        (3, "?")]
+
+
 def test_same_response_twice_stores_it_once(any_store: Store) -> None:
     response = dvc_response()
     first = any_store.submit(response)
@@ -220,3 +226,18 @@ def test_commands_give_the_same_numbers_on_both_engines(pg_db: str, tmp_path: Pa
     with open_store(pg_db) as store:
         assert store.query("SELECT role FROM users WHERE username = 'lanh-dao'") == [("leader",)]
         assert store.query("SELECT count(*) FROM responses")[0][0] == 3000
+
+
+def test_an_unreachable_server_is_one_clear_line_without_the_password() -> None:
+    with pytest.raises(StoreUnavailable) as refused:
+        open_store("postgresql://sipas:bi-mat@127.0.0.1:1/sipas")
+    message = str(refused.value)
+    assert "Không kết nối được PostgreSQL" in message and "bi-mat" not in message and "\n" not in message
+
+
+def test_placeholders_are_translated_outside_string_literals_only() -> None:
+    from survey_app.db.postgres import to_pyformat
+
+    assert to_pyformat("SELECT ? WHERE a LIKE 'KQ%' AND b = '?' AND c = ?") == (
+        "SELECT %s WHERE a LIKE 'KQ%%' AND b = '?' AND c = %s")
+    assert to_pyformat("SELECT 'it''s ?', ? % 2") == "SELECT 'it''s ?', %s %% 2"

@@ -45,10 +45,15 @@ _MIGRATION_LOCK = 0x5195A5
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\?|%")
 
 
+def _token(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return {"?": "%s", "%": "%%"}.get(text) or text.replace("%", "%%")  # psycopg reads % inside literals too
+
+
 @lru_cache(maxsize=512)
 def to_pyformat(sql: str) -> str:
-    """`?` placeholders as psycopg's `%s`, and a literal `%` doubled; string literals untouched."""
-    return _TOKENS.sub(lambda m: {"?": "%s", "%": "%%"}.get(m.group(0), m.group(0)), sql)
+    """`?` placeholders as psycopg's `%s` (a `?` inside a string literal stays), every `%` doubled."""
+    return _TOKENS.sub(_token, sql)
 
 
 class _Result:
@@ -132,8 +137,9 @@ def _lock_key(*parts: str) -> int:
 
 
 def _unreachable(url: str, exc: BaseException) -> StoreUnavailable:
+    why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     return StoreUnavailable(
-        f"Không kết nối được PostgreSQL {safe_url(url)}: {str(exc).strip().splitlines()[0] if str(exc) else exc!r}"
+        f"Không kết nối được PostgreSQL {safe_url(url)}: {why}"
         " — hãy kiểm tra máy chủ và địa chỉ. (Cannot reach the PostgreSQL server: check it runs and the URL.)")
 
 

@@ -241,3 +241,24 @@ def test_placeholders_are_translated_outside_string_literals_only() -> None:
     assert to_pyformat("SELECT ? WHERE a LIKE 'KQ%' AND b = '?' AND c = ?") == (
         "SELECT %s WHERE a LIKE 'KQ%%' AND b = '?' AND c = %s")
     assert to_pyformat("SELECT 'it''s ?', ? % 2") == "SELECT 'it''s ?', %s %% 2"
+
+
+def test_the_copy_catches_a_transaction_that_commits_after_a_later_one(pg_db: str) -> None:
+    """Sequence numbers are taken at insert, not at commit: a slow transaction's row can appear below
+    the copy's high-water mark. The copy waits at that gap, so the row still arrives."""
+    import psycopg
+
+    with open_store(pg_db) as store:
+        import_units_file(store, config.DEFAULT_UNITS_CSV)
+        slow_id = uuid.uuid4()
+        with psycopg.connect(pg_db) as slow:
+            slow.execute("INSERT INTO responses (response_id, submitted_at, unit_id, counter_id, instrument_id,"
+                         " instrument_version, channel, lang) SELECT %s, now(), 'so-tu-phap', 'quay-1', instrument_id,"
+                         " version, 'qr', 'vi' FROM instruments WHERE instrument_id = 'sipas-dvc' LIMIT 1", [slow_id])
+            slow.execute("INSERT INTO answers VALUES (%s, 'TC1', 2)", [slow_id])
+            quick = store.submit(dvc_response())  # a later sequence number, committed first
+            assert read(store, "SELECT response_id::VARCHAR FROM responses") == [(quick.response_id,)]
+            slow.commit()
+        assert read(store, "SELECT count(*), count(DISTINCT r.response_id) FROM responses r JOIN answers USING"
+                           " (response_id)") == [(21, 2)]
+        assert read(store, "SELECT count(*) FROM responses") == [(2,)]

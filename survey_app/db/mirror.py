@@ -41,6 +41,12 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """No progress bar: a long copy or query would draw it on stdout, into a command's JSON output."""
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 class Mirror:
     """An in-memory DuckDB database with the tables of the migrations, filled from PostgreSQL."""
 
@@ -73,7 +79,7 @@ class Mirror:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         if time.monotonic() - self._synced_clock > self.max_age:
             self._refresh_if_free()
-        return in_vietnam_time(self._con.cursor())
+        return in_vietnam_time(_quiet(self._con.cursor()))
 
     def _refresh_if_free(self) -> None:
         """Refresh, unless another reader is at it: then read what is there (it was fresh a moment ago)
@@ -95,7 +101,7 @@ class Mirror:
             self._refresh()
 
     def _refresh(self) -> None:
-        cur = self._con.cursor()
+        cur = _quiet(self._con.cursor())
         try:
             cur.execute("BEGIN TRANSACTION")  # readers see the copy before or after, never half of it
             for table in self._columns:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 
+from results.cases import CaseStats, case_stats
 from results.catalog import Catalog, load_catalog
 from results.formulas import (
     as_float,
@@ -30,7 +31,9 @@ from results.formulas import (
 from results.margins import GroupCounts, bootstrap_se, linearisation_se
 from results.method import Method
 from results.model import GROUPINGS, ChoiceResult, GroupResult, ItemResult, Results
+from results.ranks import with_standings
 from results.scope import GROUP_KEYS, Scope, Source, open_cursor
+from results.targets import with_outlooks
 from survey_app.core.config import BLOCKS, DEFAULT_INSTRUMENT, TIMEZONE
 from survey_app.core.periods import Period, current_year, parse_period
 
@@ -51,12 +54,14 @@ class _Meta:
 def compute(source: Source, period: Period | str | None = None, *, by: str = "unit",
             instrument_id: str = DEFAULT_INSTRUMENT, method: Method | None = None,
             include_flagged: bool = False, margins: bool = True, choices: bool = True,
-            compare: bool = True) -> Results:
+            compare: bool = True, today: date | None = None) -> Results:
     """All indices of `period` (default: this year, Vietnam time) grouped `by` unit, block, counter,
     field (or month, week for trends).
 
     `margins`, `choices` and `compare` (ranking change against the previous period of the same
     length) can be switched off when a caller needs only the point indices, which is faster.
+    By unit, ranked units get rank intervals and their standing in the block (with margins), and
+    units with a target for the period's year its outlook as of `today` (default: today in Vietnam).
     """
     if by not in GROUP_KEYS:
         raise ValueError(f"--by phải là một trong {', '.join(GROUPINGS)} (unknown grouping {by!r:.20})")
@@ -71,6 +76,13 @@ def compute(source: Source, period: Period | str | None = None, *, by: str = "un
             groups = _with_previous(rank_within_blocks(groups), rank_within_blocks(before))
         elif by == "unit":
             groups = rank_within_blocks(groups)
+        stats = case_stats(cur, period, by)
+        groups = [replace(g, cases=stats.get(g.key, CaseStats(0, 0, 0, 0, None))) if by in ("unit", "block")
+                  else g for g in groups]
+        if by == "unit":
+            if margins:
+                groups = with_standings(groups, method.confidence_z)
+            groups = with_outlooks(cur, groups, period, today or datetime.now(TIMEZONE).date(), method.confidence_z)
     return Results(
         period=period, previous_period=previous, by=by, instrument=catalog.instrument,
         instrument_versions=catalog.versions, elements=catalog.elements, method=method,
@@ -131,7 +143,7 @@ def _groups(scope: Scope, method: Method, *, margins: bool, choices: bool) -> tu
     for g, _, channel, count in respondents:
         n[g] += count
         channels[g][channel] = channels[g].get(channel, 0) + count
-    items = _item_results(scope.query(_ITEM_COUNTS), catalog)
+    items = item_results(scope.query(_ITEM_COUNTS), catalog)
     meta = _group_meta(scope, catalog)
     keys = sorted(set(n) | {k for k, m in meta.items() if m.listed})
     dossiers = _dossiers(scope, keys)
@@ -152,7 +164,7 @@ def _standard_errors(scope: Scope, catalog: Catalog, method: Method,
     return estimate(scope, catalog, method, counts)
 
 
-def _item_results(rows: list[tuple[Any, ...]], catalog: Catalog) -> dict[str, dict[str, ItemResult]]:
+def item_results(rows: list[tuple[Any, ...]], catalog: Catalog) -> dict[str, dict[str, ItemResult]]:
     """n1…n5, N/A, satisfied and dissatisfied per group and item, each version by its own codes."""
     tallies: dict[tuple[str, str], list[tuple[str, int | None, int]]] = defaultdict(list)
     for g, version, item_id, value, count in rows:
@@ -179,8 +191,8 @@ def _item_result(item_id: str, tally: list[tuple[str, int | None, int]], catalog
     return ItemResult(item_id, counts, na, satisfied, dissatisfied, as_float(criterion_index(satisfied, answered)))
 
 
-def _indices(items: dict[str, ItemResult], catalog: Catalog, method: Method) -> tuple[dict[str, float | None],
-                                                                                     float | None]:
+def group_indices(items: dict[str, ItemResult], catalog: Catalog,
+                  method: Method) -> tuple[dict[str, float | None], float | None]:
     """Element indices S_e and the unit SIPAS from one group's item counts."""
     pooled = method.element_index == "pooled"
     elements: dict[str, float | None] = {}
@@ -219,7 +231,7 @@ def _group_result(key: str, meta: _Meta, counts: GroupCounts, catalog: Catalog, 
                   se: float | None, questions: dict[str, ChoiceResult], channels: dict[str, int]) -> GroupResult:
     overall_id = catalog.overall_id
     index_items = {i: counts.items[i] for _, ids in catalog.elements for i in ids if i in counts.items}
-    elements, sipas = _indices(index_items, catalog, method)
+    elements, sipas = group_indices(index_items, catalog, method)
     overall = counts.items.get(overall_id) if overall_id else None
     required = required_sample(counts.dossiers, method.sample_error, method.min_sample)
     return GroupResult(

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from survey_app.admin.units import get_counter, get_unit
+from survey_app.cases.workflow import case_of_response, public_url
 from survey_app.collection import links
 from survey_app.collection.form import (
     NA,
@@ -24,7 +25,7 @@ from survey_app.collection.form import (
 from survey_app.core import config, privacy
 from survey_app.core.i18n import pick, t
 from survey_app.core.instruments import Instrument, Item, Question
-from survey_app.core.keys import load_keys
+from survey_app.core.keys import first_key
 from survey_app.core.responses import InvalidResponse
 from survey_app.db.store import Store, StoreUnavailable, SubmitResult
 
@@ -160,11 +161,10 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
 
 
 def _client_hash() -> str | None:
-    ring = load_keys()
     user_agent = st.context.headers.get("User-Agent") if st.context.headers else None
     # The first key version, not the current one: a key rotation must not split one day's devices.
     return privacy.client_hash(st.context.ip_address, user_agent, datetime.now(config.TIMEZONE).date(),
-                               ring.keys[min(ring.keys)])
+                               first_key())
 
 
 def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
@@ -186,6 +186,11 @@ def _thanks(store: Store, link: links.LinkTarget, done: SubmitResult, lang: str)
     st.success(t("thanks.body", lang, unit=unit.name if unit else link.unit_id), icon="✅")
     if done.duplicate:
         st.info(t("thanks.again", lang))
+    case = case_of_response(store, done.response_id)
+    if case is not None:
+        st.info(t("thanks.case", lang, unit=unit.name if unit else link.unit_id, code=case.code,
+                  due=f"{case.due_at.astimezone(config.TIMEZONE):%d/%m/%Y}"), icon="📨")
+        st.caption(t("thanks.case_next", lang, url=public_url(case.code), base=config.base_url()))
     if link.channel == "kiosk":
         st.caption(t("thanks.kiosk", lang, s=KIOSK_RESET_SECONDS))
         _kiosk_reset()

@@ -18,6 +18,7 @@ import io
 import logging
 import os
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -77,6 +78,16 @@ class _Result:
 _PG_TYPES = {"i": "BIGINT", "u": "BIGINT", "f": "DOUBLE PRECISION", "b": "BOOLEAN"}
 
 
+def _pg_type(column: pd.Series) -> str:
+    """The PostgreSQL type a DataFrame column becomes, as DuckDB would read it."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return "TEXT"
+    if column.dtype == object:
+        first = column.dropna().head(1).tolist()
+        return "UUID" if first and isinstance(first[0], uuid.UUID) else "TEXT"
+    return _PG_TYPES.get(getattr(column.dtype, "numpy_dtype", column.dtype).kind, "TEXT")
+
+
 class PgConnection:
     """A psycopg connection that the store's and the services' SQL runs on unchanged."""
 
@@ -89,6 +100,11 @@ class PgConnection:
             cursor.execute(to_pyformat(sql), list(parameters))
         else:
             cursor.execute(sql)  # type: ignore[arg-type]  # our own constant SQL; several statements allowed
+        return _Result(cursor)
+
+    def executemany(self, sql: str, parameters: Sequence[Sequence[Any]]) -> _Result:
+        cursor = self.raw.cursor()
+        cursor.executemany(to_pyformat(sql), [list(row) for row in parameters])  # type: ignore[arg-type]
         return _Result(cursor)
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
@@ -107,9 +123,7 @@ class PgConnection:
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """A DataFrame as a temporary table, as DuckDB's `register` makes one (the demo writes through it)."""
-        types = [_PG_TYPES.get(getattr(dtype, "numpy_dtype", dtype).kind, "TEXT") if not isinstance(
-            dtype, pd.CategoricalDtype) else "TEXT" for dtype in frame.dtypes]
-        columns = ", ".join(f"{column} {kind}" for column, kind in zip(frame.columns, types, strict=True))
+        columns = ", ".join(f"{column} {_pg_type(frame[column])}" for column in frame.columns)
         self.raw.execute(f"CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP")  # type: ignore[arg-type]
         text = io.StringIO()
         # CSV, where an empty field is NULL (demo frames hold no empty texts).

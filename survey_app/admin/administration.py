@@ -278,6 +278,8 @@ def _new_folder(kind: str) -> Path:
 
 def backup(store: Store, actor: str) -> Path:
     """A full copy (schema and Parquet files) in a new folder of data/backups; IMPORT DATABASE restores it."""
+    if store.backend == "postgresql":  # the app holds only a partial copy; the server backs up
+        raise Refused("admin.backup.postgres")
     folder = _new_folder("backups")
     with store.cursor() as cur:
         cur.execute(f"EXPORT DATABASE {_sql_path(folder)} (FORMAT parquet)")

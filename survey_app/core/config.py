@@ -30,9 +30,18 @@ CHANNELS = ("qr", "kiosk", "web", "paper", "demo")
 SESSION_IDLE_MINUTES = float(os.environ.get("SIPAS_SESSION_IDLE_MINUTES", "30"))
 
 
-def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The database file: --db, else SIPAS_DB, else data/sipas.duckdb."""
-    return Path(explicit or os.environ.get("SIPAS_DB") or DATA_DIR / "sipas.duckdb")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(location: str | os.PathLike[str]) -> bool:
+    return str(location).startswith(POSTGRES_SCHEMES)
+
+
+def db_path(explicit: str | os.PathLike[str] | None = None) -> Path | str:
+    """The database: --db, else SIPAS_DB, else data/sipas.duckdb. A file's Path, or a
+    `postgresql://user@host:port/db` URL kept as it is (a Path would fold its '//')."""
+    chosen = explicit or os.environ.get("SIPAS_DB") or DATA_DIR / "sipas.duckdb"
+    return str(chosen) if is_postgres_url(chosen) else Path(chosen)
 
 
 def base_url() -> str:

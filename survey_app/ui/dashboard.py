@@ -225,6 +225,8 @@ def _live(store: Store, view: View) -> None:
     overview = summary.overview(results.groups, results.method)
     st.caption(t("dash.updated", at=f"{results.computed_at:%H:%M:%S %d/%m/%Y}", seconds=REFRESH_SECONDS,
                  previous=results.previous_period.title_vi if results.previous_period else "–"))
+    if store.freshness is not None:  # PostgreSQL: figures come from this process's copy, as of its last sync
+        st.caption(t("dash.synced", at=f"{store.freshness:%H:%M:%S}"))
     if overview.n == 0:
         st.info(t("dash.empty.selection", what=_where(view), period=view.period.title_vi))
         return

@@ -24,12 +24,12 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 
 import duckdb  # noqa: E402
 import duckdb_extensions  # noqa: E402
-from pg_server import pg_server  # noqa: E402
 
 from results import compute, period_between  # noqa: E402
 from survey_app.admin.units import import_units_file  # noqa: E402
 from survey_app.core import config  # noqa: E402
 from survey_app.db.mirror import Mirror  # noqa: E402
+from survey_app.db.pg_local import pg_server  # noqa: E402
 from survey_app.db.store import in_vietnam_time  # noqa: E402
 from survey_app.demo.generate import generate_demo  # noqa: E402
 from survey_app.store import open_store  # noqa: E402

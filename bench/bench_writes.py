@@ -116,7 +116,7 @@ def run_processes(store: Store, db: str, processes: int, writers: int, per_write
 def database(db: str | None) -> Iterator[str]:
     """A temporary DuckDB file, a throw-away durable PostgreSQL server ("postgres"), or the URL given."""
     if db == "postgres":
-        from pg_server import pg_server
+        from survey_app.db.pg_local import pg_server
 
         with pg_server(durable=True) as url:
             yield url

@@ -120,11 +120,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_production(args: argparse.Namespace) -> int:
-    """Prepare the database, then run the app on 127.0.0.1 behind nginx until Ctrl-C or SIGTERM."""
+    """Prepare the database, then run the app on 127.0.0.1 behind nginx until Ctrl-C or SIGTERM:
+    one process on the DuckDB file, or several on PostgreSQL (`--db URL`, or `--postgres` for a
+    local server of its own)."""
     from survey_app import front
+    from survey_app.db.pg_local import PostgresMissing, pg_server
 
+    if args.processes < 1:
+        raise ValueError("--processes phải ≥ 1 (at least one app process)")
+    if args.postgres:
+        if args.db:
+            raise ValueError("dùng --db hoặc --postgres, không dùng cả hai (use --db or --postgres, not both)")
+        try:
+            server = pg_server(keep=Path(args.postgres_dir))
+            url = server.__enter__()
+        except (PostgresMissing, RuntimeError) as exc:
+            raise ValueError(f"không khởi động được PostgreSQL trong {args.postgres_dir}: {exc} "
+                             f"(PostgreSQL could not start)") from None
+        try:
+            print(f"SIPAS: PostgreSQL in {args.postgres_dir} on {url.rsplit('@', 1)[1]}", flush=True)
+            return cmd_production(argparse.Namespace(**{**vars(args), "db": url, "postgres": False}))
+        finally:
+            server.__exit__(None, None, None)
+    if args.processes > 1 and not config.is_postgres_url(str(config.db_path(args.db))):
+        raise ValueError("nhiều tiến trình cần PostgreSQL: thêm --postgres hoặc --db postgresql://… "
+                         "(several processes need PostgreSQL: only one process may open a DuckDB file)")
     _prepare_to_serve(args)
-    return front.serve(args.port, config.DATA_DIR / "front", listen=args.listen)
+    return front.serve(args.port, config.DATA_DIR / "front", listen=args.listen, processes=args.processes)
 
 
 def _place_args(parser: argparse.ArgumentParser) -> None:
@@ -345,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="the port nginx listens on")
     p.add_argument("--listen", default="0.0.0.0", help="the address nginx listens on")
     p.add_argument("--demo", type=int, default=0, help="demo responses when the database is empty")
+    p.add_argument("--processes", type=int, default=1, help="app processes behind nginx (more than 1: PostgreSQL)")
+    p.add_argument("--postgres", action="store_true",
+                   help="start a local PostgreSQL from Debian's packages (its data in --postgres-dir) and use it")
+    p.add_argument("--postgres-dir", default="/var/lib/sipas/postgres",
+                   help="where --postgres keeps its server (default /var/lib/sipas/postgres)")
     p.set_defaults(run=cmd_production)
 
     p = sub.add_parser("link", parents=[common], help="print the signed survey link of a unit or counter")

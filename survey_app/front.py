@@ -141,7 +141,10 @@ def _headers(indent: str) -> str:
 
 def _upstream(ports: Sequence[int]) -> str:
     servers = "".join(f"    server 127.0.0.1:{port};\n" for port in ports)
-    return f"upstream sipas_app {{\n{servers}    keepalive 16;\n}}\n"
+    # Streamlit keeps a session in the process holding its WebSocket, and uploads and media must
+    # reach that process too: with several, one client address always goes to the same one.
+    affinity = "    ip_hash;\n" if len(ports) > 1 else ""
+    return f"upstream sipas_app {{\n{affinity}{servers}    keepalive 16;\n}}\n"
 
 
 def nginx_config(plan: FrontPlan) -> str:
@@ -312,23 +315,29 @@ def start_front(app_ports: Sequence[int], run_dir: Path, *, port: int | None = N
     return nginx
 
 
-def serve(port: int, run_dir: Path, listen: str = "0.0.0.0") -> int:
-    """Run the app and the front in the foreground until Ctrl-C or SIGTERM; then stop both."""
+def serve(port: int, run_dir: Path, listen: str = "0.0.0.0", processes: int = 1) -> int:
+    """Run `processes` app processes and the front in the foreground until Ctrl-C or SIGTERM; then
+    stop them all. More than one needs a database they can share (PostgreSQL)."""
     host = public_host()
-    app_port = free_port()
-    log = run_dir / "app.log"
     run_dir.mkdir(parents=True, exist_ok=True)
-    app = subprocess.Popen(app_command(app_port), cwd=config.PROJECT_DIR, stdout=log.open("ab"),
-                           stderr=subprocess.STDOUT)
-    started: list[subprocess.Popen[bytes]] = [app]
+    apps: list[tuple[int, subprocess.Popen[bytes], Path]] = []
+    started: list[subprocess.Popen[bytes]] = []
     # SIGTERM (a service manager) ends the run like Ctrl-C does: through the finally below.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        wait_healthy(f"http://127.0.0.1:{app_port}", app, log)
-        nginx = start_front([app_port], run_dir, port=port, host=host, listen=listen, static_cache=run_dir)
+        for number in range(1, processes + 1):
+            app_port, log = free_port(), run_dir / f"app-{number}.log"
+            app = subprocess.Popen(app_command(app_port), cwd=config.PROJECT_DIR, stdout=log.open("ab"),
+                                   stderr=subprocess.STDOUT)
+            started.append(app)
+            apps.append((app_port, app, log))
+        for app_port, app, log in apps:
+            wait_healthy(f"http://127.0.0.1:{app_port}", app, log)
+        ports = [app_port for app_port, _, _ in apps]
+        nginx = start_front(ports, run_dir, port=port, host=host, listen=listen, static_cache=run_dir)
         started.append(nginx.process)
-        print(f"SIPAS: {config.base_url()} → nginx on {listen}:{port} → app on 127.0.0.1:{app_port} "
-              f"(logs in {run_dir}); Ctrl-C stops both.", flush=True)
+        print(f"SIPAS: {config.base_url()} → nginx on {listen}:{port} → {processes} app process(es) on "
+              f"127.0.0.1:{', '.join(map(str, ports))} (logs in {run_dir}); Ctrl-C stops them all.", flush=True)
         while all(p.poll() is None for p in started):
             time.sleep(0.5)
         print("SIPAS: a process of the front exited; stopping the others.", file=sys.stderr)

@@ -50,7 +50,7 @@ def _fresh_log_budget(monkeypatch: pytest.MonkeyPatch) -> None:
 def pg_url() -> Iterator[str]:
     """One PostgreSQL server for the whole test session (Debian's packages; each test takes its own
     database from it). Fails, never skips, when PostgreSQL is missing: scripts/test.sh installs it."""
-    from pg_server import PostgresMissing, pg_server
+    from survey_app.db.pg_local import PostgresMissing, pg_server
 
     try:
         with pg_server() as url:
@@ -62,6 +62,6 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture
 def pg_db(pg_url: str) -> str:
     """The URL of a fresh, empty PostgreSQL database for this test."""
-    from pg_server import fresh_database
+    from survey_app.db.pg_local import fresh_database
 
     return fresh_database(pg_url, "t_" + uuid.uuid4().hex[:12])

@@ -10,9 +10,11 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,7 +114,7 @@ def test_the_production_command_runs_both_and_stops_both_on_sigterm(tmp_path: Pa
     process = subprocess.Popen(command, env=env, cwd=config.PROJECT_DIR, stdout=log.open("wb"),
                                stderr=subprocess.STDOUT)
     try:
-        app_port = int(wait_for_line(log, r"app on 127\.0\.0\.1:(\d+)", process))
+        app_port = int(wait_for_line(log, r"app process\(es\) on 127\.0\.0\.1:(\d+)", process))
         front.wait_healthy(f"http://127.0.0.1:{port}", process, log)
         nginx_pid = int((tmp_path / "front" / "nginx.pid").read_text())
         listening = subprocess.run(["ss", "-Hltn", f"sport = :{app_port}"], capture_output=True, text=True).stdout
@@ -122,6 +124,49 @@ def test_the_production_command_runs_both_and_stops_both_on_sigterm(tmp_path: Pa
     assert process.returncode == 0, log.read_text()
     assert not Path(f"/proc/{nginx_pid}").exists()
     assert ask_port_refused(app_port)
+
+
+def test_a_cluster_of_two_app_processes_on_its_own_postgresql_serves_and_stops(tmp_path: Path) -> None:
+    # The server runs as the `postgres` user, who cannot enter pytest's private tmp_path: /tmp it is.
+    kept = Path(tempfile.mkdtemp(prefix="sipas-pg-kept-"))
+    kept.chmod(0o755)
+    try:
+        run_cluster(tmp_path, kept / "pg")
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
+
+
+def run_cluster(tmp_path: Path, pg_dir: Path) -> None:
+    port = front.free_port()
+    env = {**os.environ, "SIPAS_DATA_DIR": str(tmp_path / "data"), "SIPAS_BASE_URL": f"http://127.0.0.1:{port}"}
+    env.pop("SIPAS_DB", None)
+    log = tmp_path / "production.log"
+    command = [sys.executable, "-m", "survey_app", "production", "--port", str(port), "--listen", "127.0.0.1",
+               "--processes", "2", "--postgres", "--postgres-dir", str(pg_dir)]
+    process = subprocess.Popen(command, env=env, cwd=config.PROJECT_DIR, stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT)
+    try:
+        ports = wait_for_line(log, r"2 app process\(es\) on 127\.0\.0\.1:([\d, ]+) ", process, timeout=240)
+        app_ports = [int(p) for p in ports.split(", ")]
+        assert len(set(app_ports)) == 2
+        front.wait_healthy(f"http://127.0.0.1:{port}", process, log)
+        conf = (tmp_path / "data" / "front" / "nginx.conf").read_text()
+        assert "ip_hash;" in conf and all(f"server 127.0.0.1:{p};" in conf for p in app_ports)
+        assert "postgresql://" not in log.read_text()  # the password stays out of the log
+        assert oct((pg_dir / "password").stat().st_mode)[-3:] == "600"
+    finally:
+        front.stop_process(process, timeout=60)
+    assert process.returncode == 0, log.read_text()
+    assert all(ask_port_refused(p) for p in app_ports)
+    assert not list((pg_dir / "data").glob("postmaster.pid"))  # the server stopped too
+
+
+def test_several_processes_on_a_duckdb_file_are_refused_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "SIPAS_DATA_DIR": str(tmp_path), "SIPAS_DB": str(tmp_path / "sipas.duckdb")}
+    done = subprocess.run([sys.executable, "-m", "survey_app", "production", "--processes", "2"], env=env,
+                          cwd=config.PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "nhiều tiến trình cần PostgreSQL" in done.stderr and "Traceback" not in done.stderr
 
 
 def wait_for_line(log: Path, pattern: str, process: subprocess.Popen[bytes], timeout: float = 120) -> str:

@@ -1,8 +1,10 @@
-"""A throw-away PostgreSQL server from Debian's packages, for tests and benchmarks.
+"""A local PostgreSQL server from Debian's packages: throw-away for tests and benchmarks, or kept
+in a folder of its own for `python -m survey_app production --postgres` (one machine, several
+app processes).
 
-Its own data folder and socket folder in a temporary directory, a free port on 127.0.0.1,
-`fsync` off unless asked to be durable (a test's data dies with it anyway). As root, `initdb` and
-the server run as the `postgres` user, which owns the folder; stopping the server removes everything.
+Its own data folder and socket folder, a free port on 127.0.0.1, `fsync` off unless asked to be
+durable (a test's data dies with it anyway). As root, `initdb` and the server run as the
+`postgres` user, which owns the folder. A throw-away server's files are removed when it stops.
 
     with pg_server() as url:          # postgresql://postgres@127.0.0.1:PORT/sipas
         open_store(url)
@@ -11,6 +13,7 @@ the server run as the `postgres` user, which owns the folder; stopping the serve
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -55,38 +58,65 @@ def _run(command: list[str], **kwargs: object) -> None:
         raise RuntimeError(f"{' '.join(command[:2])} failed: {done.stderr.strip() or done.stdout.strip()}")
 
 
+PASSWORD_FILE = "password"
+
+
+def _password(folder: Path) -> str:
+    """The kept server's password: made once, readable by its owner only."""
+    path = folder / PASSWORD_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+        path.chmod(0o600)
+        if os.geteuid() == 0:
+            shutil.chown(path, "postgres")
+    return path.read_text(encoding="utf-8").strip()
+
+
 def _user() -> str:
     return "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
 
 
 @contextmanager
-def pg_server(database: str = "sipas", max_connections: int = 100, *, durable: bool = False) -> Iterator[str]:
-    """Start a server, create `database`, yield its URL; stop the server and remove its files.
-    Tests run without fsync (faster, and their data dies anyway); benchmarks ask for `durable`."""
+def pg_server(database: str = "sipas", max_connections: int = 100, *, durable: bool = False,
+              keep: Path | None = None) -> Iterator[str]:
+    """Start a server, create `database` (if new), yield its URL; stop the server at the end.
+    Tests run without fsync (faster, and their data dies anyway); benchmarks ask for `durable`.
+    With `keep`, the server lives in that folder (made on first use, durable) and its data stays;
+    otherwise in a temporary folder that is removed."""
     if not available():
         raise PostgresMissing(f"PostgreSQL is not installed in {PG_BIN} (apt-get install postgresql)")
-    folder = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
+    folder = keep or Path(tempfile.mkdtemp(prefix="sipas-pg-"))
     data, sockets, port = folder / "data", folder / "run", _free_port()
-    sockets.mkdir()
+    fresh = not (data / "PG_VERSION").exists()
+    sockets.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")
         shutil.chown(sockets, "postgres")
     started = False
     try:
-        _run([str(PG_BIN / "initdb"), "-D", str(data), "-U", _user(), "-A", "trust", "-E", "UTF8",
-              "--locale=C.UTF-8", "--no-sync"])
+        password = _password(folder) if keep else None
+        if fresh:
+            # A kept server holds citizens' data: a password (in a file only its owner reads), not trust.
+            auth = ["-A", "scram-sha-256", f"--pwfile={folder / PASSWORD_FILE}"] if password else ["-A", "trust"]
+            _run([str(PG_BIN / "initdb"), "-D", str(data), "-U", _user(), *auth, "-E", "UTF8",
+                  "--locale=C.UTF-8", *([] if keep or durable else ["--no-sync"])])
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c max_connections={max_connections}"
-        if not durable:
+        if not (durable or keep):
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         _run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "server.log"),
               "-w", "-t", str(int(START_TIMEOUT)), "start"])
         started = True
-        _run([str(PG_BIN / "createdb"), "-h", str(sockets), "-p", str(port), "-U", _user(), database])
-        yield f"postgresql://{_user()}@127.0.0.1:{port}/{database}"
+        if fresh:
+            _run([str(PG_BIN / "createdb"), "-h", str(sockets), "-p", str(port), "-U", _user(), database],
+                 env={**os.environ, "PGPASSWORD": password or ""})
+        login = f"{_user()}:{password}" if password else _user()
+        yield f"postgresql://{login}@127.0.0.1:{port}/{database}"
     finally:
         if started:
             _stop(data)
-        shutil.rmtree(folder, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _stop(data: Path) -> None:

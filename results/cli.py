@@ -26,7 +26,6 @@ from results.export import (
 )
 from results.method import Method, MethodError, load_method
 from results.model import GROUPINGS, Results
-from results.report import FontMissing, write_report
 from survey_app.core.config import DEFAULT_INSTRUMENT
 from survey_app.core.periods import Period, PeriodError, current_year, parse_date, parse_period, period_between
 from survey_app.db.store import StoreUnavailable, open_store
@@ -118,7 +117,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     results = _compute(args, "unit", choices=False)
     blocks = _compute(args, "block", choices=False, compare=False)
     points = cchc_points(results, table) if table else None
-    write_report(results, blocks, args.out, points, table)
+    from results.report import FontMissing, write_report  # fpdf is loaded only for a PDF
+
+    try:
+        write_report(results, blocks, args.out, points, table)
+    except FontMissing as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 
@@ -151,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-USER_ERRORS = (UsageError, PeriodError, MethodError, RulesError, CatalogError, StoreUnavailable, FontMissing, OSError)
+USER_ERRORS = (UsageError, PeriodError, MethodError, RulesError, CatalogError, StoreUnavailable, OSError)
 
 
 def main(argv: list[str] | None = None) -> int:

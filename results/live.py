@@ -23,7 +23,7 @@ from results.catalog import _codes, load_catalog
 from results.cchc import RuleTable, cchc_points, load_rules
 from results.export import write_xlsx
 from results.formulas import choice_share, group_index, margin_of_error, response_rate
-from results.margins import values_list as _values
+from results.margins import _values
 from results.method import Method
 from results.model import GroupResult, Results
 from results.report import write_report

@@ -70,28 +70,32 @@ def _index_items(catalog: Catalog) -> list[str]:
     return order
 
 
-def values_list(rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
+def _values(rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
     """A parameterised VALUES list (standard SQL) for a small table handed to a query."""
     width = len(rows[0])
     row_sql = "(" + ", ".join("?" * width) + ")"
     return ", ".join([row_sql] * len(rows)), [v for row in rows for v in row]
 
 
-def _rated(tally: Tally, catalog: Catalog, item_id: str) -> tuple[NDArray[np.bool_], NDArray[np.bool_]] | None:
-    """Per respondent: rated the item (a code of the version's scale, N/A excluded) and satisfied."""
+def _codes_at(tally: Tally, catalog: Catalog, item_id: str) -> tuple[NDArray[np.int64], NDArray[np.float64],
+                                                                      NDArray[np.float64]] | None:
+    """Where each respondent's answer to the item sits in a versions × slots table, and the tables
+    rated (a code of the version's scale; N/A excluded) and satisfied; None without the item."""
     slots = tally.column(item_id)
     if slots is None:
         return None
-    rated = tally.lookup(catalog, item_id, lambda spec, code: 1.0)[tally.version, slots] > 0
-    satisfied = tally.lookup(catalog, item_id, lambda spec, code: float(code in spec.satisfied))[tally.version, slots]
-    return rated, satisfied > 0
+    at = tally.version * (tally.packing.na + 1) + slots
+    rated = tally.lookup(catalog, item_id, lambda spec, code: 1.0)
+    satisfied = tally.lookup(catalog, item_id, lambda spec, code: float(code in spec.satisfied))
+    return at, rated, satisfied
 
 
 def linearisation_se(tally: Tally, catalog: Catalog, method: Method,
                      groups: Mapping[str, GroupCounts]) -> dict[str, float | None]:
     """Standard error of each group's SIPAS by linearisation (with 1 − n/N when N is known).
 
-    `tally` holds the respondents of the period; z_r = Σ a_i (s_ri − c_i) over the items r rated."""
+    `tally` holds the respondents of the period; z_r = Σ a_i (s_ri − c_i) over the items r rated,
+    each item's term looked up in a groups × versions × slots table."""
     coefs = {g: influence_coefficients(counts.items, catalog.elements, method, counts.n)
              for g, counts in groups.items() if counts.n}
     if not any(coefs.values()):
@@ -99,24 +103,23 @@ def linearisation_se(tally: Tally, catalog: Catalog, method: Method,
     size = len(tally.keys)
     z, seen = np.zeros(len(tally.group)), np.zeros(len(tally.group), dtype=bool)
     for item_id in _index_items(catalog):
-        answers = _rated(tally, catalog, item_id)
-        if answers is None:
+        found = _codes_at(tally, catalog, item_id)
+        if found is None:
             continue
-        a, c, known = np.zeros(size), np.zeros(size), np.zeros(size, dtype=bool)
+        at, rated, satisfied = found
+        a, c = np.zeros((size, 1, 1)), np.zeros((size, 1, 1))
         for g, key in enumerate(tally.keys):
-            if item_id in coefs.get(key, {}):
-                (a[g], c[g]), known[g] = coefs[key][item_id], True
-        rated, satisfied = answers
-        counted = rated & known[tally.group]
-        z += np.where(counted, a[tally.group] * (satisfied - c[tally.group]), 0.0)
-        seen |= counted
+            a[g], c[g] = coefs.get(key, {}).get(item_id, (0.0, 0.0))
+        where = tally.group * rated.size + at
+        z += (a * rated * (satisfied - c)).ravel()[where]
+        seen |= ((a != 0) * rated).ravel()[where] > 0
     sums = np.bincount(tally.group, weights=z * z, minlength=size)
     present = np.bincount(tally.group, weights=seen, minlength=size) > 0
-    found = {key: float(sums[g]) for g, key in enumerate(tally.keys) if present[g]}
+    totals = {key: float(sums[g]) for g, key in enumerate(tally.keys) if present[g]}
     out: dict[str, float | None] = {}
     for g, counts in groups.items():
-        variance = linearisation_variance(found.get(g, 0.0), counts.n, counts.dossiers)
-        out[g] = None if variance is None or g not in found else math.sqrt(variance)
+        variance = linearisation_variance(totals.get(g, 0.0), counts.n, counts.dossiers)
+        out[g] = None if variance is None or g not in totals else math.sqrt(variance)
     return out
 
 
@@ -125,10 +128,11 @@ def _patterns(tally: Tally, catalog: Catalog) -> dict[str, list[tuple[int, int, 
     answered = np.zeros(len(tally.group), dtype=np.int64)
     satisfied = np.zeros(len(tally.group), dtype=np.int64)
     for bit, item_id in enumerate(_index_items(catalog)):
-        answers = _rated(tally, catalog, item_id)
-        if answers is not None:
-            answered |= answers[0].astype(np.int64) << bit
-            satisfied |= (answers[0] & answers[1]).astype(np.int64) << bit
+        found = _codes_at(tally, catalog, item_id)
+        if found is not None:
+            at, rated, happy = found
+            answered |= rated.astype(np.int64).ravel()[at] << bit
+            satisfied |= (rated * happy).astype(np.int64).ravel()[at] << bit
     rated = answered > 0  # respondents who rated no index item are the bootstrap's "silent" ones
     found, counts = np.unique(np.column_stack([tally.group[rated], answered[rated], satisfied[rated]]),
                               axis=0, return_counts=True)

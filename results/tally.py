@@ -133,19 +133,18 @@ class Tally:
 def count_answers(scope: Scope, catalogs: Sequence[Catalog]) -> Tally:
     """The one scan of the answers for `scope` (both its periods); scope.keys and scope.versions set."""
     packing = Packing.of(catalogs)
-    arrays: dict[str, Any] = {}
-    if scope.keys and packing.items:
+    empty = np.zeros(0, dtype=np.int64)
+    arrays: dict[str, Any] = {"p": empty, "g": empty, "v": empty} | {f"m{c}": empty for c in range(packing.columns)}
+    if scope.keys and packing.items:  # no respondent, or an instrument without rated items: nothing to scan
         template, params, fragments = packing.query()
         arrays = scope.arrays(template, params, **fragments)
-    rows = len(arrays.get("p", ()))
-    slots = np.zeros((rows, len(packing.items)), dtype=np.uint8)
+    slots = np.zeros((len(arrays["p"]), len(packing.items)), dtype=np.uint8)
     mask = np.int64(packing.na)
     for k in range(len(packing.items)):
         col, shift = divmod(k, packing.per_column)
-        slots[:, k] = (arrays[f"m{col}"] >> np.int64(shift * packing.width)) & mask
-    return Tally(packing, scope.keys, scope.versions,
-                 np.asarray(arrays.get("p", ()), dtype=np.int8), np.asarray(arrays.get("g", ()), dtype=np.int64),
-                 np.asarray(arrays.get("v", ()), dtype=np.int64), slots)
+        slots[:, k] = (np.asarray(arrays[f"m{col}"], dtype=np.int64) >> np.int64(shift * packing.width)) & mask
+    return Tally(packing, scope.keys, scope.versions, np.asarray(arrays["p"], dtype=np.int8),
+                 np.asarray(arrays["g"], dtype=np.int64), np.asarray(arrays["v"], dtype=np.int64), slots)
 
 
 __all__ = ["Packing", "Tally", "count_answers"]

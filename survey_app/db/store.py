@@ -233,8 +233,9 @@ class Store:
     """The open database. Use `open_store`; close it with `close()` (or as a context manager)."""
 
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection,
-                 instruments: dict[str, Instrument], read_only: bool, admit: Admit | None = None) -> None:
-        self.path, self.instruments, self.read_only = path, instruments, read_only
+                 instruments: dict[str, Instrument] | Callable[[], dict[str, Instrument]], read_only: bool,
+                 admit: Admit | None = None) -> None:
+        self.path, self._instruments, self.read_only = path, instruments, read_only
         self._admit = admit
         self.flag_rules = config.flag_rules()
         self._last_stamp = datetime.now(config.TIMEZONE)
@@ -245,6 +246,13 @@ class Store:
         if not read_only:
             self._writer = threading.Thread(target=self._write_loop, name="sipas-writer", daemon=True)
             self._writer.start()
+
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        """The questionnaire files by id; a read-only store reads them only if asked (results never do)."""
+        if callable(self._instruments):
+            self._instruments = self._instruments()
+        return self._instruments
 
     # -- reading -------------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -402,17 +410,19 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False,
                questions_dir: Path | None = None, admit: Admit | None = None) -> Store:
     """Open (and create or migrate) the database; start the writer unless read-only.
 
-    Without `admit` every valid response is stored as 'ok': use `survey_app.store.open_store`,
-    which judges them by the integrity rules."""
+    Read-only (commands that only read): no migration, no instrument registration, no writer, and
+    the questionnaire files are parsed only if used. Without `admit` every valid response is stored
+    as 'ok': use `survey_app.store.open_store`, which judges them by the integrity rules."""
     db = config.db_path(path)
-    instruments = load_instruments(questions_dir)
     if read_only and not db.exists():
         raise StoreUnavailable(f"Chưa có cơ sở dữ liệu {db}: chạy `python -m survey_app init` trước")
+    if read_only:
+        return Store(db, _connect(db, read_only), lambda: load_instruments(questions_dir), read_only, admit)
+    instruments = load_instruments(questions_dir)
     con = _connect(db, read_only)
     try:
-        if not read_only:
-            apply_migrations(con)
-            _register_instruments(con, instruments)
+        apply_migrations(con)
+        _register_instruments(con, instruments)
     except Exception as exc:
         con.close()
         problem = _storage_problem(exc, db)

@@ -79,15 +79,14 @@ def _values(rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
 
 def _codes_at(tally: Tally, catalog: Catalog, item_id: str) -> tuple[NDArray[np.int64], NDArray[np.float64],
                                                                       NDArray[np.float64]] | None:
-    """Where each respondent's answer to the item sits in a versions × slots table, and the tables
-    rated (a code of the version's scale; N/A excluded) and satisfied; None without the item."""
+    """Each respondent's cell for the item in a groups × versions × slots table, and the versions ×
+    slots tables rated (a code of the version's scale; N/A excluded) and satisfied; None without the item."""
     slots = tally.column(item_id)
     if slots is None:
         return None
-    at = tally.version * (tally.packing.na + 1) + slots
     rated = tally.lookup(catalog, item_id, lambda spec, code: 1.0)
     satisfied = tally.lookup(catalog, item_id, lambda spec, code: float(code in spec.satisfied))
-    return at, rated, satisfied
+    return tally.cells + slots, rated, satisfied
 
 
 def linearisation_se(tally: Tally, catalog: Catalog, method: Method,
@@ -110,9 +109,8 @@ def linearisation_se(tally: Tally, catalog: Catalog, method: Method,
         a, c = np.zeros((size, 1, 1)), np.zeros((size, 1, 1))
         for g, key in enumerate(tally.keys):
             a[g], c[g] = coefs.get(key, {}).get(item_id, (0.0, 0.0))
-        where = tally.group * rated.size + at
-        z += (a * rated * (satisfied - c)).ravel()[where]
-        seen |= ((a != 0) * rated).ravel()[where] > 0
+        z += (a * rated * (satisfied - c)).ravel()[at]
+        seen |= ((a != 0) * rated).ravel()[at] > 0
     sums = np.bincount(tally.group, weights=z * z, minlength=size)
     present = np.bincount(tally.group, weights=seen, minlength=size) > 0
     totals = {key: float(sums[g]) for g, key in enumerate(tally.keys) if present[g]}
@@ -130,9 +128,10 @@ def _patterns(tally: Tally, catalog: Catalog) -> dict[str, list[tuple[int, int, 
     for bit, item_id in enumerate(_index_items(catalog)):
         found = _codes_at(tally, catalog, item_id)
         if found is not None:
-            at, rated, happy = found
-            answered |= rated.astype(np.int64).ravel()[at] << bit
-            satisfied |= (rated * happy).astype(np.int64).ravel()[at] << bit
+            at, rated, happy = found  # the tables do not depend on the group: repeat them for each
+            groups = len(tally.keys)
+            answered |= np.tile(rated, (groups, 1)).astype(np.int64).ravel()[at] << bit
+            satisfied |= np.tile(rated * happy, (groups, 1)).astype(np.int64).ravel()[at] << bit
     rated = answered > 0  # respondents who rated no index item are the bootstrap's "silent" ones
     found, counts = np.unique(np.column_stack([tally.group[rated], answered[rated], satisfied[rated]]),
                               axis=0, return_counts=True)

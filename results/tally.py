@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -90,17 +91,24 @@ class Tally:
     period: NDArray[np.int8]
     group: NDArray[np.int64]
     version: NDArray[np.int64]
-    slots: NDArray[np.uint8]  # respondents × packing.items
+    slots: NDArray[np.uint8]  # packing.items × respondents: each item's slots side by side in memory
 
     def of_period(self, p: int) -> Tally:
         keep = self.period == p
+        if keep.all():
+            return self
         return Tally(self.packing, self.keys, self.versions, self.period[keep], self.group[keep],
-                     self.version[keep], self.slots[keep])
+                     self.version[keep], self.slots[:, keep])
+
+    @cached_property
+    def cells(self) -> NDArray[np.int64]:
+        """Each respondent's first cell in a groups × versions × slots table; add the slot."""
+        return (self.group * len(self.versions) + self.version) * (self.packing.na + 1)
 
     def column(self, item_id: str) -> NDArray[np.uint8] | None:
         """The slots of one item, or None when no counted version has the item."""
         items = self.packing.items
-        return self.slots[:, items.index(item_id)] if item_id in items else None
+        return self.slots[items.index(item_id)] if item_id in items else None
 
     def coding(self, catalog: Catalog, v: int) -> str:
         """The catalog's coding (version, or ONE_CODING) that version number `v` is counted by."""
@@ -119,10 +127,9 @@ class Tally:
         """(group, coding, item, value, count): what `item_results` reads, as the SQL count gave it."""
         width = self.packing.na + 1
         size = len(self.keys) * len(self.versions) * width
-        base = (self.group * len(self.versions) + self.version) * width
         rows = []
         for k, item_id in enumerate(self.packing.items):
-            counts = np.bincount(base + self.slots[:, k], minlength=size).reshape(len(self.keys), -1, width)
+            counts = np.bincount(self.cells + self.slots[k], minlength=size).reshape(len(self.keys), -1, width)
             counts[:, :, 0] = 0  # not asked
             for g, v, slot in zip(*np.nonzero(counts), strict=True):
                 rows.append((self.keys[g], self.coding(catalog, int(v)), item_id, self.packing.value(int(slot)),
@@ -138,11 +145,11 @@ def count_answers(scope: Scope, catalogs: Sequence[Catalog]) -> Tally:
     if scope.keys and packing.items:  # no respondent, or an instrument without rated items: nothing to scan
         template, params, fragments = packing.query()
         arrays = scope.arrays(template, params, **fragments)
-    slots = np.zeros((len(arrays["p"]), len(packing.items)), dtype=np.uint8)
+    slots = np.zeros((len(packing.items), len(arrays["p"])), dtype=np.uint8)
     mask = np.int64(packing.na)
     for k in range(len(packing.items)):
         col, shift = divmod(k, packing.per_column)
-        slots[:, k] = (np.asarray(arrays[f"m{col}"], dtype=np.int64) >> np.int64(shift * packing.width)) & mask
+        slots[k] = (np.asarray(arrays[f"m{col}"], dtype=np.int64) >> np.int64(shift * packing.width)) & mask
     return Tally(packing, scope.keys, scope.versions, np.asarray(arrays["p"], dtype=np.int8),
                  np.asarray(arrays["g"], dtype=np.int64), np.asarray(arrays["v"], dtype=np.int64), slots)
 

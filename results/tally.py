@@ -21,18 +21,22 @@ from results.scope import ONE_CODING, Scope
 
 BITS = 63  # a BIGINT without its sign bit
 
+# Period, group and version travel as one number (a narrower hash table for the million groups).
 _PACKED = """
 WITH scope AS ({scope})
+, cell AS (SELECT response_id, (g * {versions} + version) * 2 + p AS c FROM scope)
 , slot(item_id, col, shift) AS (VALUES {slots})
-SELECT any_value(s.p) AS p, any_value(s.g) AS g, any_value(s.version) AS v, {columns}
+SELECT any_value(s.c) AS c, {columns}
 FROM answers a
-JOIN scope s ON s.response_id = a.response_id
+JOIN cell s ON s.response_id = a.response_id
 JOIN slot ON slot.item_id = a.item_id
-WHERE a.value IS NULL OR a.value BETWEEN ? AND ?
 GROUP BY a.response_id
 """
-# Each item's slot holds 0 (no answer row: not asked), 1 + code − lowest code, or `na` (N/A).
-_COLUMN = "coalesce(bit_or(CAST(coalesce(a.value - ({low}) + 1, {na}) AS BIGINT) << slot.shift){only}, 0) AS m{col}"
+# Each item's slot holds 0 (no answer row: not asked), 1 + code − lowest code, or `na` (N/A); a
+# value outside every scale (never stored through validation) is left out rather than spill over.
+_CODE = ("CASE WHEN a.value IS NULL THEN {na} WHEN a.value BETWEEN {low} AND {high} THEN a.value - ({low}) + 1"
+         " ELSE 0 END")
+_COLUMN = "coalesce(bit_or(CAST({code} AS BIGINT) << slot.shift){only}, 0) AS m{col}"
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,11 @@ class Packing:
         """The packing query's parameters and SQL fragments (all numbers computed here, none typed in)."""
         place = [(item, k // self.per_column, (k % self.per_column) * self.width) for k, item in enumerate(self.items)]
         slots = ", ".join(["(?, ?, ?)"] * len(place))
+        code = _CODE.format(na=self.na, low=self.low, high=self.low + self.na - 2)
         columns = ", ".join(
-            _COLUMN.format(low=self.low, na=self.na, col=col,
-                           only=f" FILTER (WHERE slot.col = {col})" if self.columns > 1 else "")
+            _COLUMN.format(code=code, col=col, only=f" FILTER (WHERE slot.col = {col})" if self.columns > 1 else "")
             for col in range(self.columns))
-        high = self.low + self.na - 2
-        return _PACKED, [v for row in place for v in row] + [self.low, high], {"slots": slots, "columns": columns}
+        return _PACKED, [v for row in place for v in row], {"slots": slots, "columns": columns}
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,8 @@ class Tally:
         size = len(self.keys) * len(self.versions) * width
         rows = []
         for k, item_id in enumerate(self.packing.items):
-            counts = np.bincount(self.cells + self.slots[k], minlength=size).reshape(len(self.keys), -1, width)
+            counts = np.bincount(self.cells + self.slots[k], minlength=size).reshape(len(self.keys),
+                                                                                     len(self.versions), width)
             counts[:, :, 0] = 0  # not asked
             for g, v, slot in zip(*np.nonzero(counts), strict=True):
                 rows.append((self.keys[g], self.coding(catalog, int(v)), item_id, self.packing.value(int(slot)),
@@ -141,17 +145,18 @@ def count_answers(scope: Scope, catalogs: Sequence[Catalog]) -> Tally:
     """The one scan of the answers for `scope` (both its periods); scope.keys and scope.versions set."""
     packing = Packing.of(catalogs)
     empty = np.zeros(0, dtype=np.int64)
-    arrays: dict[str, Any] = {"p": empty, "g": empty, "v": empty} | {f"m{c}": empty for c in range(packing.columns)}
+    arrays: dict[str, Any] = {"c": empty} | {f"m{c}": empty for c in range(packing.columns)}
     if scope.keys and packing.items:  # no respondent, or an instrument without rated items: nothing to scan
         template, params, fragments = packing.query()
-        arrays = scope.arrays(template, params, **fragments)
-    slots = np.zeros((len(packing.items), len(arrays["p"])), dtype=np.uint8)
+        arrays = scope.arrays(template, params, versions=str(len(scope.versions)), **fragments)
+    cell = np.asarray(arrays["c"], dtype=np.int64)
+    group, version = np.divmod(cell // 2, max(len(scope.versions), 1))
+    slots = np.zeros((len(packing.items), len(cell)), dtype=np.uint8)
     mask = np.int64(packing.na)
     for k in range(len(packing.items)):
         col, shift = divmod(k, packing.per_column)
         slots[k] = (np.asarray(arrays[f"m{col}"], dtype=np.int64) >> np.int64(shift * packing.width)) & mask
-    return Tally(packing, scope.keys, scope.versions, np.asarray(arrays["p"], dtype=np.int8),
-                 np.asarray(arrays["g"], dtype=np.int64), np.asarray(arrays["v"], dtype=np.int64), slots)
+    return Tally(packing, scope.keys, scope.versions, (cell % 2).astype(np.int8), group, version, slots)
 
 
 __all__ = ["Packing", "Tally", "count_answers"]

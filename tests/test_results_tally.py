@@ -19,7 +19,7 @@ def _figures(results: Results) -> list[tuple[object, ...]]:
 def two_quarters(store: Store) -> Store:
     golden_unit(store)  # 2026-Q1
     golden_unit(store, "so-noi-vu", when=at(2026, 3, 31, 23, 59))
-    add(store, [dvc("so-tai-chinh", answers(4, pa=None, TC2=None), when=at(2025, 12, 31, 23, 59)),  # 2025-Q4
+    add(store, [dvc("so-tai-chinh", answers(4, pa=None, TC2=5), when=at(2025, 12, 31, 23, 59)),  # 2025-Q4
                 dvc("so-noi-vu", answers(1, hl=5), when=at(2025, 10, 1, 0, 0), stage="chua_nhan")])
     return store
 

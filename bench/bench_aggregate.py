@@ -176,11 +176,13 @@ def same_numbers(ours: list[dict], theirs: dict) -> int:
 
 def dashboard(db: Path) -> None:
     from results import compute, live
+    from results.slicing import Slice, SlicedSource
+    from survey_app.core.periods import current_quarter
     from survey_app.store import open_store
 
-    period = live.period_choices(live.today(), live.today())[0]
+    period = current_quarter()
     with open_store(db, read_only=True) as store:
-        city = live.SlicedSource(store, live.Slice())
+        city = SlicedSource(store, Slice())
         first = {
             "data_span": lambda: live.data_span(city, INSTRUMENT),
             "compute by unit (+margins, choices, change)": lambda: compute(city, period, instrument_id=INSTRUMENT),

@@ -70,7 +70,7 @@ def _index_items(catalog: Catalog) -> list[str]:
     return order
 
 
-def _values(rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
+def values_list(rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
     """A parameterised VALUES list (standard SQL) for a small table handed to a query."""
     width = len(rows[0])
     row_sql = "(" + ", ".join("?" * width) + ")"

@@ -10,7 +10,6 @@ import argparse
 import getpass
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from survey_app.collection import links
@@ -18,8 +17,6 @@ from survey_app.core import config
 from survey_app.core.config import BLOCKS
 from survey_app.core.keys import current_key_version, rotate_keys
 from survey_app.store import Store, StoreUnavailable, open_store
-
-Command = Callable[[argparse.Namespace], int]
 
 
 class UsageError(Exception):

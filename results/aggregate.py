@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from results.cases import CaseStats, case_stats
 from results.catalog import Catalog, load_catalog
 from results.formulas import (
     as_float,
@@ -72,6 +73,9 @@ def compute(source: Source, period: Period | str | None = None, *, by: str = "un
             groups = _with_previous(rank_within_blocks(groups), rank_within_blocks(before))
         elif by == "unit":
             groups = rank_within_blocks(groups)
+        stats = case_stats(cur, period, by)
+        groups = [replace(g, cases=stats.get(g.key, CaseStats(0, 0, 0, 0, None))) if by in ("unit", "block")
+                  else g for g in groups]
     return Results(
         period=period, previous_period=previous, by=by, instrument=catalog.instrument,
         instrument_versions=catalog.versions, elements=catalog.elements, method=method,

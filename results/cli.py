@@ -126,6 +126,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scorecard(args: argparse.Namespace) -> int:
+    if args.period or args.date_from or args.date_to:
+        raise UsageError("scorecard dùng --month YYYY-MM (scorecard takes --month)")
+    if not args.out:
+        raise UsageError("scorecard cần --out THƯ-MỤC (scorecard needs --out DIR)")
+    from results.report import FontMissing  # fpdf and openpyxl are loaded only for this command
+    from results.scorecard import parse_month, write_scorecards
+
+    month = parse_month(args.month)
+    with open_store(args.db, read_only=True) as store:
+        try:
+            written = write_scorecards(store, month, args.out, args.unit)
+        except FontMissing as exc:
+            raise UsageError(str(exc)) from None
+    print(f"Đã ghi {len(written) - 1} phiếu PDF và bảng tổng hợp {written[-1]} "
+          f"({len(written) - 1} scorecards and the summary written)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m results", description="SIPAS: chỉ số, xếp hạng, điểm CCHC")
     common = argparse.ArgumentParser(add_help=False)
@@ -152,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", parents=[common], help="PDF report with the block rankings")
     p.add_argument("--rules", help="add CCHC points from this rule table")
     p.set_defaults(run=cmd_report)
+
+    p = sub.add_parser("scorecard", parents=[common], help="a unit's monthly scorecard (PDF) and an XLSX summary")
+    p.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-11")
+    p.add_argument("--unit", help="only this unit (default: every unit)")
+    p.set_defaults(run=cmd_scorecard)
     return parser
 
 

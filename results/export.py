@@ -73,6 +73,13 @@ def result_columns(results: Results) -> list[Column]:
         _index_column("response_rate", "Tỷ lệ phản hồi (%)", lambda g: g.response_rate),
         _index_column("qd766_ratio", "Tỷ lệ hài lòng QĐ 766 (%)", lambda g: g.qd766_ratio),
     ]
+    if results.by in ("unit", "block"):
+        columns += [
+            Column("cases_opened", "Phản ánh", lambda g: g.cases.opened if g.cases else None),
+            Column("cases_on_time_pct", "Trả lời đúng hạn (%)", lambda g: g.cases.on_time_pct if g.cases else None, 1),
+            Column("cases_median_hours", "Thời gian trả lời (giờ, trung vị)",
+                   lambda g: g.cases.median_hours if g.cases else None, 1),
+        ]
     return columns
 
 
@@ -168,6 +175,9 @@ def group_json(group: GroupResult, results: Results) -> dict[str, Any]:
         "previous_sipas": group.previous_sipas, "change": group.change,
         "dossiers": group.dossiers, "response_rate": group.response_rate, "qd766_ratio": group.qd766_ratio,
         "channels": group.channels,
+        "cases_opened": group.cases.opened if group.cases else None,
+        "cases_on_time_pct": group.cases.on_time_pct if group.cases else None,
+        "cases_median_hours": group.cases.median_hours if group.cases else None,
         "questions": {q: {"section": c.section, "multiple": c.multiple, "base": c.base, "counts": c.counts,
                           "pct": c.shares} for q, c in group.questions.items()},
         "period": results.period.label, "rule_set": results.method.name,

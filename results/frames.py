@@ -17,7 +17,8 @@ from results.summary import Overview, overview
 from survey_app.core.config import BLOCKS
 from survey_app.core.instruments import Instrument
 
-RANKING_COLUMNS = ("rank", "name", "sipas", "moe", "n", "change", "previous_rank", "ranked")
+RANKING_COLUMNS = ("rank", "name", "sipas", "moe", "n", "change", "previous_rank", "ranked", "cases_opened",
+                   "cases_on_time_pct", "cases_median_hours")
 TV_ROWS = 12  # units per TV screen: large type across a room
 # The levels of the drill-down, top first; each row of a level opens a filter of the level below.
 LEVELS = ("province", "block", "unit", "counter")
@@ -76,7 +77,9 @@ def choice_shares(results: Results, section: str) -> pd.DataFrame:
 
 def ranking_frame(groups: Sequence[GroupResult]) -> pd.DataFrame:
     """One row per group with RANKING_COLUMNS; `ranked` is False for a group without a rank."""
-    rows = [(g.rank, g.name, g.sipas, g.moe, g.n, g.change, g.previous_rank, g.rank is not None) for g in groups]
+    rows = [(g.rank, g.name, g.sipas, g.moe, g.n, g.change, g.previous_rank, g.rank is not None,
+             *((g.cases.opened, g.cases.on_time_pct, g.cases.median_hours) if g.cases else (None, None, None)))
+            for g in groups]
     frame = pd.DataFrame(rows, columns=list(RANKING_COLUMNS))
     return frame.astype({"rank": float, "previous_rank": float})  # None → NaN, printed "–"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from results.cases import CaseStats
 from results.method import Method
 from survey_app.core.config import BLOCKS
 from survey_app.core.instruments import Instrument
@@ -71,6 +72,7 @@ class GroupResult:
     rank: int | None = None
     previous_sipas: float | None = None
     previous_rank: int | None = None
+    cases: CaseStats | None = None  # units and blocks only: complaints opened, answered on time
 
     @property
     def change(self) -> float | None:

@@ -37,7 +37,7 @@ def find_font(style: str = "") -> Path:
                       f"(apt-get install fonts-dejavu-core). (Font {name} not found.)")
 
 
-class _Report(FPDF):
+class ReportPdf(FPDF):
     def __init__(self, footer_text: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.footer_text = footer_text
@@ -64,11 +64,11 @@ class _Report(FPDF):
         self.ln(1)
 
 
-def _count(number: int) -> str:
+def count_text(number: int) -> str:
     return f"{number:,}".replace(",", ".")  # Vietnamese thousands separator: 16.340
 
 
-def _number(value: float | None, signed: bool = False) -> str:
+def number_text(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "–"
     return f"{value:+.2f}" if signed else f"{value:.2f}"
@@ -78,17 +78,17 @@ def _ranking_rows(results: Results, groups: Sequence[GroupResult], points: dict[
     rows = []
     for g in groups:
         name = g.name if g.rank is not None else f"{g.name} ({NOT_ADEQUATE if g.n else 'chưa có phiếu'})"
-        row = ["–" if g.rank is None else str(g.rank), name, _count(g.n), _number(g.sipas), _number(g.moe),
-               *[_number(g.elements.get(e)) for e, _ in results.elements]]
+        row = ["–" if g.rank is None else str(g.rank), name, count_text(g.n), number_text(g.sipas), number_text(g.moe),
+               *[number_text(g.elements.get(e)) for e, _ in results.elements]]
         if results.previous_period is not None:
-            row.append(_number(g.change, signed=True))
+            row.append(number_text(g.change, signed=True))
         if points:
-            row.append(_number(points[g.key].points) if g.key in points else "–")
+            row.append(number_text(points[g.key].points) if g.key in points else "–")
         rows.append(row)
     return rows
 
 
-def _ranking_table(pdf: _Report, results: Results, groups: Sequence[GroupResult],
+def _ranking_table(pdf: ReportPdf, results: Results, groups: Sequence[GroupResult],
                    points: dict[str, UnitPoints]) -> None:
     elements = [e for e, _ in results.elements]
     header = ["Hạng", "Đơn vị", "Số phiếu", "SIPAS (%)", "± sai số", *elements]
@@ -110,18 +110,40 @@ def _ranking_table(pdf: _Report, results: Results, groups: Sequence[GroupResult]
     pdf.ln(3)
 
 
-def _summary(pdf: _Report, results: Results, blocks: Sequence[GroupResult]) -> None:
+def _summary(pdf: ReportPdf, results: Results, blocks: Sequence[GroupResult]) -> None:
     units = [g for g in results.groups if g.n > 0]
     ranked = [g for g in results.groups if g.rank is not None]
     pdf.heading("1. Tổng quan")
-    pdf.paragraph(f"Tổng số phiếu được tính: {_count(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
+    pdf.paragraph(f"Tổng số phiếu được tính: {count_text(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
                   f"{len(units)}; số đơn vị đủ mẫu và được xếp hạng: {len(ranked)}.")
-    lines = [f"• {b.name}: SIPAS {_number(b.sipas)} % (± {_number(b.moe)} điểm), {b.units} đơn vị, "
-             f"{_count(b.n)} phiếu" for b in blocks]
+    lines = [f"• {b.name}: SIPAS {number_text(b.sipas)} % (± {number_text(b.moe)} điểm), {b.units} đơn vị, "
+             f"{count_text(b.n)} phiếu" for b in blocks]
     pdf.paragraph("\n".join(lines))
 
 
-def _notes(pdf: _Report, results: Results, table: RuleTable | None) -> None:
+def _cases(pdf: ReportPdf, results: Results, number: int) -> None:
+    """The units that received complaints: how many, answered on time, overdue, time to answer."""
+    groups = [g for block in results.blocks().values() for g in block if g.cases and g.cases.opened]
+    pdf.heading(f"{number}. Phản ánh của người dân")
+    if not groups:
+        pdf.paragraph("Không có phản ánh nào được tiếp nhận trong kỳ.")
+        return
+    pdf.set_font(FONT, size=7.5)
+    heading = FontFace(emphasis="BOLD", fill_color=HEADER_FILL)
+    widths = [0, 18, 24, 16, 34]
+    widths[0] = pdf.epw - sum(widths)
+    with pdf.table(col_widths=widths, text_align=["LEFT"] + ["RIGHT"] * 4, headings_style=heading,
+                   line_height=4.2) as table:
+        table.row(["Đơn vị", "Tiếp nhận", "Đúng hạn (%)", "Quá hạn", "Giờ trả lời (trung vị)"])
+        for g in groups:
+            c = g.cases
+            assert c is not None
+            table.row([g.name, count_text(c.opened), number_text(c.on_time_pct), count_text(c.overdue),
+                       "–" if c.median_hours is None else f"{c.median_hours:.0f}"])
+    pdf.ln(3)
+
+
+def _notes(pdf: ReportPdf, results: Results, table: RuleTable | None) -> None:
     pdf.heading("Ghi chú")
     notes = [results.provenance + ".", *results.notes]
     if results.previous_period is not None:
@@ -139,7 +161,7 @@ def write_report(results: Results, blocks: Results, path: str | Path, points: Se
     `results` are by unit, `blocks` the same period by block (computed by the method's group rule)."""
     if results.by != "unit" or blocks.by != "block":
         raise ValueError("báo cáo PDF cần kết quả theo đơn vị (the report needs results by unit)")
-    pdf = _Report(f"SIPAS {results.period.label} · {results.method.name}")
+    pdf = ReportPdf(f"SIPAS {results.period.label} · {results.method.name}")
     pdf.add_page()
     pdf.heading(TITLE, size=13)
     period = results.period
@@ -147,8 +169,10 @@ def write_report(results: Results, blocks: Results, path: str | Path, points: Se
                   f"lập lúc {results.computed_at:%H:%M %d/%m/%Y}", size=10)
     _summary(pdf, results, blocks.groups)
     by_key = {p.group.key: p for p in points or ()}
+    number = 1
     for number, (block, groups) in enumerate(results.blocks().items(), start=2):
         pdf.heading(f"{number}. Xếp hạng {block_title(block)}")
         _ranking_table(pdf, results, groups, by_key)
+    _cases(pdf, results, number + 1)
     _notes(pdf, results, table)
     pdf.output(str(path))

@@ -227,6 +227,51 @@ def cmd_dossiers_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    import json
+
+    from survey_app.cases import workflow
+
+    at = workflow.now()
+    with _store(args) as store:
+        cases = workflow.list_cases(store, None, unit_id=args.unit, overdue=args.overdue, at=at)
+    rows = [{"case_id": str(c.case_id), "code": c.code, "response_id": str(c.response_id), "unit_id": c.unit_id,
+             "status": c.status, "opened_at": c.opened_at.isoformat(), "due_at": c.due_at.isoformat(),
+             "overdue": c.overdue(at)} for c in cases]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{'code':<12} {'unit_id':<22} {'status':<11} {'opened_at':<17} {'due_at':<17} overdue")
+    for c in cases:
+        print(f"{c.code:<12} {c.unit_id:<22.22} {c.status:<11} {c.opened_at:%Y-%m-%d %H:%M} "
+              f"{c.due_at:%Y-%m-%d %H:%M} {'x' if c.overdue(at) else ''}")
+    print(f"{len(cases)} phản ánh (cases)")
+    return 0
+
+
+def cmd_cases_escalate(args: argparse.Namespace) -> int:
+    from survey_app.cases import workflow
+
+    with _store(args) as store:
+        done = workflow.escalate_overdue(store, actor=_actor())
+    for e in done:
+        print(f"{e.case_id} {e.unit_id} → {e.escalated_to or 'thành phố'}: {', '.join(e.leaders) or '-'}")
+    print(f"Đã chuyển {len(done)} phản ánh quá hạn lên cấp trên ({len(done)} overdue cases escalated).")
+    return 0
+
+
+def _add_cases_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("cases", help="citizens' complaints the units must answer by a deadline")
+    cases = p.add_subparsers(dest="cases_command", required=True)
+    lst = cases.add_parser("list", parents=[common], help="the cases, overdue first")
+    lst.add_argument("--unit", help="only this unit's cases")
+    lst.add_argument("--overdue", action="store_true", help="only cases past their deadline")
+    lst.add_argument("--format", choices=["table", "json"], default="table")
+    lst.set_defaults(run=cmd_cases_list)
+    cases.add_parser("escalate", parents=[common], help="hand overdue cases to the parent unit's leaders"
+                     ).set_defaults(run=cmd_cases_escalate)
+
+
 def _add_dossiers_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("dossiers", help="dossier counts per unit and period (sample sizes, response rates)")
     dossiers = p.add_subparsers(dest="dossiers_command", required=True)
@@ -297,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     hours.add_argument("hours", nargs="?", help="e.g. 'T2-T6 07:30-17:00; T7 07:30-11:30'; leave out for the default")
     hours.set_defaults(run=cmd_integrity_hours)
     _add_dossiers_parser(sub, common)
+    _add_cases_parser(sub, common)
     return parser
 
 

@@ -68,7 +68,7 @@ def test_admin_sets_up_a_district_with_two_counters_and_a_leader_who_sees_only_i
 
     at = at.sidebar.button(key="logout").click().run()
     at = log_in("lanh-dao-q-moi", password, at)
-    assert nav_paths(at) == {"dashboard", "account"}
+    assert nav_paths(at) == {"dashboard", "cases", "account"}
     assert query(app_db, "SELECT role, unit_id FROM users WHERE username = 'lanh-dao-q-moi'") == [("leader", "q-moi")]
 
 

@@ -301,7 +301,8 @@ def _chart(chart: alt.TopLevelMixin, name: str, view: View) -> None:
 
 # How each numeric column of a table is printed (Vietnamese decimals come from _styled).
 FORMATS = {"rank": "{:.0f}", "previous_rank": "{:.0f}", "n": "{:,.0f}", "sipas": "{:.2f}", "moe": "{:.2f}",
-           "change": "{:+.2f}", "points": "{:.2f}"}
+           "change": "{:+.2f}", "points": "{:.2f}", "cases_opened": "{:,.0f}", "cases_on_time_pct": "{:.0f} %",
+           "cases_median_hours": "{:.0f}"}
 
 
 def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
@@ -319,7 +320,8 @@ def _ranking_table(frame: pd.DataFrame, points: dict[str, float | None]) -> None
     columns = {"rank": t("dash.col.rank"), "name": st.column_config.TextColumn(t("dash.col.unit"), width="large"),
                "sipas": "SIPAS", "moe": st.column_config.TextColumn("±", help=t("dash.col.moe_help")),
                "n": t("dash.col.n"), "change": t("dash.col.change"), "previous_rank": t("dash.col.previous_rank"),
-               "points": t("dash.col.points")}
+               "points": t("dash.col.points"), "cases_opened": t("dash.col.cases_opened"),
+               "cases_on_time_pct": t("dash.col.cases_on_time"), "cases_median_hours": t("dash.col.cases_hours")}
     st.dataframe(_styled(table, grey=~table["ranked"]), hide_index=True, column_config=columns,
                  column_order=[c for c in columns if c in table], height=min(36 * (len(table) + 1) + 2, 1200))
 

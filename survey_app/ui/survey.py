@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from survey_app.admin.units import get_counter, get_unit
+from survey_app.cases.workflow import case_of_response, public_url
 from survey_app.collection import links
 from survey_app.collection.form import (
     NA,
@@ -185,6 +186,11 @@ def _thanks(store: Store, link: links.LinkTarget, done: SubmitResult, lang: str)
     st.success(t("thanks.body", lang, unit=unit.name if unit else link.unit_id), icon="✅")
     if done.duplicate:
         st.info(t("thanks.again", lang))
+    case = case_of_response(store, done.response_id)
+    if case is not None:
+        st.info(t("thanks.case", lang, unit=unit.name if unit else link.unit_id, code=case.code,
+                  due=f"{case.due_at.astimezone(config.TIMEZONE):%d/%m/%Y}"), icon="📨")
+        st.caption(t("thanks.case_next", lang, url=public_url(case.code), base=config.base_url()))
     if link.channel == "kiosk":
         st.caption(t("thanks.kiosk", lang, s=KIOSK_RESET_SECONDS))
         _kiosk_reset()

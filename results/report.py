@@ -78,7 +78,8 @@ def _ranking_rows(results: Results, groups: Sequence[GroupResult], points: dict[
     rows = []
     for g in groups:
         name = g.name if g.rank is not None else f"{g.name} ({NOT_ADEQUATE if g.n else 'chưa có phiếu'})"
-        row = ["–" if g.rank is None else str(g.rank), name, count_text(g.n), number_text(g.sipas), number_text(g.moe),
+        band = "–" if g.rank_band is None else str(g.rank_band)
+        row = [band, _rank(g), name, count_text(g.n), number_text(g.sipas), number_text(g.moe),
                *[number_text(g.elements.get(e)) for e, _ in results.elements]]
         if results.previous_period is not None:
             row.append(number_text(g.change, signed=True))
@@ -88,21 +89,30 @@ def _ranking_rows(results: Results, groups: Sequence[GroupResult], points: dict[
     return rows
 
 
+def _rank(g: GroupResult) -> str:
+    """The point rank with its 95 % interval, '3 (2–5)'; the point rank alone when it is certain."""
+    if g.rank is None:
+        return "–"
+    if g.rank_low is None or g.rank_low == g.rank_high:
+        return str(g.rank)
+    return f"{g.rank} ({g.rank_low}–{g.rank_high})"
+
+
 def _ranking_table(pdf: ReportPdf, results: Results, groups: Sequence[GroupResult],
                    points: dict[str, UnitPoints]) -> None:
     elements = [e for e, _ in results.elements]
-    header = ["Hạng", "Đơn vị", "Số phiếu", "SIPAS (%)", "± sai số", *elements]
-    widths = [15, 0, 13, 14, 13, *[10] * len(elements)]
+    header = ["Nhóm", "Hạng (95 %)", "Đơn vị", "Số phiếu", "SIPAS (%)", "± sai số", *elements]
+    widths = [11, 21, 0, 13, 14, 13, *[10] * len(elements)]
     if results.previous_period is not None:
         header.append(f"So với {results.previous_period.label}")
         widths.append(15)
     if points:
         header.append("Điểm CCHC")
         widths.append(13)
-    widths[1] = pdf.epw - sum(widths)  # the unit's name takes what the numbers leave
+    widths[2] = pdf.epw - sum(widths)  # the unit's name takes what the numbers leave
     pdf.set_font(FONT, size=7.5)
     heading = FontFace(emphasis="BOLD", fill_color=HEADER_FILL)
-    with pdf.table(col_widths=widths, text_align=["CENTER", "LEFT"] + ["RIGHT"] * (len(widths) - 2),
+    with pdf.table(col_widths=widths, text_align=["CENTER", "CENTER", "LEFT"] + ["RIGHT"] * (len(widths) - 3),
                    headings_style=heading, line_height=4.2) as table:
         table.row(header)
         for row in _ranking_rows(results, groups, points):
@@ -146,6 +156,9 @@ def _cases(pdf: ReportPdf, results: Results, number: int) -> None:
 def _notes(pdf: ReportPdf, results: Results, table: RuleTable | None) -> None:
     pdf.heading("Ghi chú")
     notes = [results.provenance + ".", *results.notes]
+    notes.append("Cột “Nhóm”: các đơn vị cùng nhóm có khoảng hạng 95 % chồng lên nhau — thứ hạng giữa họ có thể "
+                 "chỉ do ngẫu nhiên của mẫu, nên được coi là ngang nhau. “Hạng (95 %)”: hạng theo điểm và khoảng "
+                 "hạng 95 % (mô phỏng từ sai số của từng đơn vị).")
     if results.previous_period is not None:
         notes.append(f"Cột “So với …”: chênh lệch điểm SIPAS so với kỳ {results.previous_period.label}.")
     if table is not None:

@@ -227,6 +227,21 @@ def cmd_dossiers_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_targets_import(args: argparse.Namespace) -> int:
+    from survey_app.admin.targets import import_targets_file
+
+    with _store(args) as store:
+        count = import_targets_file(store, _actor(), Path(args.file))  # TargetsFileError is a ValueError: exit 2
+    print(f"Đã nhập chỉ tiêu của {count} đơn vị (targets imported).")
+    return 0
+
+
+def _add_targets_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("targets", help="yearly SIPAS targets per unit")
+    targets = p.add_subparsers(dest="targets_command", required=True)
+    imp = targets.add_parser("import", parents=[common], help="import a CSV with unit_id, year, sipas [, TC, TT …]")
+    imp.add_argument("file", help="CSV: unit_id,year,sipas (optional element columns TC, TT, CC, KQ, PA)")
+    imp.set_defaults(run=cmd_targets_import)
 def cmd_cases_list(args: argparse.Namespace) -> int:
     import json
 
@@ -342,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     hours.add_argument("hours", nargs="?", help="e.g. 'T2-T6 07:30-17:00; T7 07:30-11:30'; leave out for the default")
     hours.set_defaults(run=cmd_integrity_hours)
     _add_dossiers_parser(sub, common)
+    _add_targets_parser(sub, common)
     _add_cases_parser(sub, common)
     return parser
 

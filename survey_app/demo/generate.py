@@ -255,6 +255,23 @@ class _Generator:
         return written
 
 
+def _set_targets(con: duckdb.DuckDBPyConnection, seed: int, overall_id: str) -> None:
+    """This year's targets for units with demo responses and none set yet: each unit's satisfied
+    share so far plus a few points (some within reach, some not), as a reform office would set them."""
+    year = datetime.now(config.TIMEZONE).year
+    levels = con.execute(
+        "SELECT r.unit_id, 100 * avg(CASE WHEN a.value >= 4 THEN 1 ELSE 0 END) FROM responses r"
+        " JOIN answers a ON a.response_id = r.response_id WHERE a.value IS NOT NULL AND a.item_id <> ?"
+        " AND r.unit_id NOT IN (SELECT unit_id FROM targets WHERE year = ?) GROUP BY r.unit_id ORDER BY r.unit_id",
+        [overall_id, year]).fetchall()
+    rng = np.random.default_rng(seed + 2)
+    rows = [[unit_id, year, float(min(100.0, round(2 * (level + rng.normal(2.0, 3.0))) / 2))]
+            for unit_id, level in levels]
+    if rows:
+        con.executemany("INSERT INTO targets (unit_id, year, sipas, updated_at) VALUES (?, ?, ?, current_timestamp)",
+                        rows)
+
+
 def generate_demo(store: Store, *, responses: int, seed: int = 1, days: int = 120,
                   progress: bool = False) -> DemoSummary:
     """Add `responses` demo responses spread over the last `days` days."""
@@ -279,6 +296,8 @@ def generate_demo(store: Store, *, responses: int, seed: int = 1, days: int = 12
         store.write(lambda con: gen.bursts(con, regular, n_bursts))
         bar.update(n_bursts * BURST_SIZE)
     answers += n_bursts * BURST_SIZE * len(gen.instrument.answer_items)
+    overall = gen.instrument.overall.id if gen.instrument.overall else ""
+    store.write(lambda con: _set_targets(con, seed, overall))
     cases = store.write(lambda con: _cases(con, np.random.default_rng(seed + 2), store.instruments, gen.end))
     return DemoSummary(responses, answers, comments, n_bursts, time.perf_counter() - begun, cases)
 

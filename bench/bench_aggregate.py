@@ -53,6 +53,7 @@ def database(responses: int) -> Path:
 
     path = CACHE / f"aggregate-{responses}.duckdb"
     if path.exists():
+        open_store(path).close()  # newer migrations (the commands open it read-only, applying nothing)
         return path
     CACHE.mkdir(exist_ok=True)
     partial = path.with_suffix(".partial")

@@ -160,6 +160,20 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
+def _require_migrated(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """A read-only open applies nothing: a database older than this code is refused with the fix."""
+    newest = _migrations()[-1][0]
+    try:
+        done = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    except duckdb.CatalogException:
+        done = 0
+    if done < newest:
+        con.close()
+        raise StoreUnavailable(
+            f"Cơ sở dữ liệu {db} chưa được nâng cấp lên phiên bản này — chạy `python -m survey_app init` "
+            f"(hoặc mở ứng dụng) một lần. (The database predates this version: run `python -m survey_app init` once.)")
+
+
 def _register_instruments(con: duckdb.DuckDBPyConnection, instruments: Mapping[str, Instrument]) -> None:
     for inst in instruments.values():
         con.execute(
@@ -417,7 +431,9 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False,
     if read_only and not db.exists():
         raise StoreUnavailable(f"Chưa có cơ sở dữ liệu {db}: chạy `python -m survey_app init` trước")
     if read_only:
-        return Store(db, _connect(db, read_only), lambda: load_instruments(questions_dir), read_only, admit)
+        con = _connect(db, read_only)
+        _require_migrated(con, db)
+        return Store(db, con, lambda: load_instruments(questions_dir), read_only, admit)
     instruments = load_instruments(questions_dir)
     con = _connect(db, read_only)
     try:

@@ -31,8 +31,6 @@ from results.export import (
 from results.method import Method, MethodError, load_method
 from results.model import GROUPINGS, Results
 from results.priorities import priorities
-from results.report import FontMissing, write_report
-from results.scorecard import parse_month, write_scorecards
 from survey_app.core.config import DEFAULT_INSTRUMENT
 from survey_app.core.periods import Period, PeriodError, current_year, parse_date, parse_period, period_between
 from survey_app.db.backends import open_store
@@ -144,7 +142,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     results = _compute(args, "unit", choices=False)
     blocks = _compute(args, "block", choices=False, compare=False)
     points = cchc_points(results, table) if table else None
-    write_report(results, blocks, args.out, points, table)
+    from results.report import FontMissing, write_report  # fpdf is loaded only for a PDF
+
+    try:
+        write_report(results, blocks, args.out, points, table)
+    except FontMissing as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 
@@ -153,9 +156,15 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
         raise UsageError("scorecard dùng --month YYYY-MM (scorecard takes --month)")
     if not args.out:
         raise UsageError("scorecard cần --out THƯ-MỤC (scorecard needs --out DIR)")
+    from results.report import FontMissing  # fpdf and openpyxl are loaded only for this command
+    from results.scorecard import parse_month, write_scorecards
+
     month = parse_month(args.month)
     with open_store(args.db, read_only=True) as store:
-        written = write_scorecards(store, month, args.out, args.unit)
+        try:
+            written = write_scorecards(store, month, args.out, args.unit)
+        except FontMissing as exc:
+            raise UsageError(str(exc)) from None
     print(f"Đã ghi {len(written) - 1} phiếu PDF và bảng tổng hợp {written[-1]} "
           f"({len(written) - 1} scorecards and the summary written)")
     return 0
@@ -201,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-USER_ERRORS = (UsageError, PeriodError, MethodError, RulesError, CatalogError, StoreUnavailable, FontMissing, OSError)
+USER_ERRORS = (UsageError, PeriodError, MethodError, RulesError, CatalogError, StoreUnavailable, OSError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,16 +13,16 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
+from typing import TYPE_CHECKING, Any
 
 from results.cchc import RuleTable, UnitPoints
 from results.model import GroupResult, ItemResult, Results
 from results.priorities import ElementPriority, UnitPriorities
 from survey_app.core.config import BLOCKS
 from survey_app.core.formats import neutralise
+
+if TYPE_CHECKING:  # openpyxl is imported only when a workbook is written: a JSON answer never waits for it
+    from openpyxl import Workbook
 
 NOT_ADEQUATE = "chưa đủ mẫu"
 
@@ -273,6 +273,8 @@ def _choice_rows(results: Results) -> tuple[list[Column], list[tuple[GroupResult
 
 
 def _sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Iterable[Any]) -> None:
+    from openpyxl.utils import get_column_letter
+
     sheet = book.create_sheet(title[:31])
     sheet.append([c.header for c in columns])
     for row in rows:
@@ -309,6 +311,8 @@ def _notes(results: Results, table: RuleTable | None) -> list[tuple[str, Any]]:
 def write_xlsx(results: Results, path: str | Path, points: Sequence[UnitPoints] | None = None,
                table: RuleTable | None = None) -> None:
     """Ranking sheet per block (or one results sheet), elements, items with counts, choices, notes."""
+    from openpyxl import Workbook
+
     book = Workbook()
     book.remove(book.active)
     main = result_columns(results)

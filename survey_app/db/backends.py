@@ -7,17 +7,19 @@ from pathlib import Path
 
 from survey_app.core import config
 from survey_app.core.instruments import load_instruments
-from survey_app.db.store import Admit, Store
+from survey_app.db.store import Admit, Instruments, Store
 
 
 def open_store(path: str | Path | None = None, *, read_only: bool = False,
                questions_dir: Path | None = None, admit: Admit | None = None) -> Store:
     """Open (and create or migrate) the database; start the writer unless read-only.
 
-    Without `admit` every valid response is stored as 'ok': use `survey_app.store.open_store`,
-    which judges them by the integrity rules."""
+    Read-only (commands that only read): no migration, no instrument registration, no writer, and
+    the questionnaire files are parsed only if used. Without `admit` every valid response is stored
+    as 'ok': use `survey_app.store.open_store`, which judges them by the integrity rules."""
     location = config.db_path(path)
-    instruments = load_instruments(questions_dir)
+    instruments: Instruments = ((lambda: load_instruments(questions_dir)) if read_only
+                                else load_instruments(questions_dir))
     if isinstance(location, str):
         from survey_app.db.postgres import open_postgres  # psycopg is loaded only when it is used
 

@@ -17,15 +17,16 @@ from typing import TypeVar
 import duckdb
 
 from survey_app.core import files
-from survey_app.core.instruments import Instrument
 from survey_app.db.store import (
     Admit,
     DatabaseBusy,
+    Instruments,
     Store,
     StoreUnavailable,
     apply_migrations,
     in_vietnam_time,
     register_instruments,
+    require_migrated,
 )
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class DuckStore(Store):
 
     backend = "duckdb"
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, instruments: dict[str, Instrument],
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, instruments: Instruments,
                  read_only: bool, admit: Admit | None = None) -> None:
         super().__init__(path, instruments, read_only, admit)
         self._con = con
@@ -125,16 +126,19 @@ class DuckStore(Store):
         self._con.close()
 
 
-def open_duckdb(db: Path, instruments: dict[str, Instrument], *, read_only: bool = False,
+def open_duckdb(db: Path, instruments: Instruments, *, read_only: bool = False,
                 admit: Admit | None = None) -> DuckStore:
     """Open (and create or migrate) the file; start the writer unless read-only."""
     if read_only and not db.exists():
         raise StoreUnavailable(f"Chưa có cơ sở dữ liệu {db}: chạy `python -m survey_app init` trước")
     con = _connect(db, read_only)
+    if read_only:
+        require_migrated(con, db)
+        return DuckStore(db, con, instruments, read_only, admit)
     try:
-        if not read_only:
-            apply_migrations(con)
-            register_instruments(con, instruments)
+        assert not callable(instruments)
+        apply_migrations(con)
+        register_instruments(con, instruments)
     except Exception as exc:
         con.close()
         problem = _storage_problem(exc, db)

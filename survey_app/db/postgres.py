@@ -35,7 +35,14 @@ from survey_app.core import config
 from survey_app.core.instruments import Instrument
 from survey_app.core.responses import ResponseRecord
 from survey_app.db.mirror import Mirror
-from survey_app.db.store import Admit, Store, StoreUnavailable, apply_migrations, register_instruments
+from survey_app.db.store import (
+    Admit,
+    Instruments,
+    Store,
+    StoreUnavailable,
+    apply_migrations,
+    register_instruments,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -167,7 +174,7 @@ class PgStore(Store):
 
     backend = "postgresql"
 
-    def __init__(self, url: str, pool: ConnectionPool, mirror: Mirror, instruments: dict[str, Instrument],
+    def __init__(self, url: str, pool: ConnectionPool, mirror: Mirror, instruments: Instruments,
                  read_only: bool, admit: Admit | None = None) -> None:
         super().__init__(safe_url(url), instruments, read_only, admit)
         self._pool, self._mirror = pool, mirror
@@ -233,13 +240,14 @@ def _require_schema(url: str) -> None:
             raise StoreUnavailable(f"Chưa có cơ sở dữ liệu ở {safe_url(url)}: chạy `python -m survey_app init` trước")
 
 
-def open_postgres(url: str, instruments: dict[str, Instrument], *, read_only: bool = False,
+def open_postgres(url: str, instruments: Instruments, *, read_only: bool = False,
                   admit: Admit | None = None) -> PgStore:
     """Connect, migrate (unless read-only), open the pool and the local copy; start the writer."""
     try:
         if read_only:
             _require_schema(url)
         else:
+            assert not callable(instruments)
             _migrate(url, instruments)
         pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, configure=_configure, open=True,
                               kwargs={"connect_timeout": CONNECT_SECONDS}, name="sipas")

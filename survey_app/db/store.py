@@ -51,6 +51,10 @@ Admit = Callable[[Any, Sequence[ResponseRecord], Mapping[str, Instrument], FlagR
                  list[ResponseRecord | InvalidResponse]]
 
 
+# The questionnaires by id, or how to load them when first asked (a read-only store may never need them).
+Instruments = dict[str, Instrument] | Callable[[], dict[str, Instrument]]
+
+
 class Readable(Protocol):
     """What reads the tables: the store, or a view of part of it (the dashboard's slice for a leader)."""
 
@@ -134,6 +138,20 @@ def apply_migrations(con: Connection, backend: str = "duckdb") -> list[int]:
             raise
         applied.append(number)
     return applied
+
+
+def require_migrated(con: Connection, db: Path | str) -> None:
+    """A read-only open applies nothing: a database older than this code is refused with the fix."""
+    newest = _migrations("duckdb")[-1][0]
+    try:
+        done = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    except duckdb.CatalogException:
+        done = 0
+    if done < newest:
+        con.close()
+        raise StoreUnavailable(
+            f"Cơ sở dữ liệu {db} chưa được nâng cấp lên phiên bản này — chạy `python -m survey_app init` "
+            f"(hoặc mở ứng dụng) một lần. (The database predates this version: run `python -m survey_app init` once.)")
 
 
 def register_instruments(con: Connection, instruments: Mapping[str, Instrument]) -> None:
@@ -223,9 +241,9 @@ class Store:
 
     backend: ClassVar[str]
 
-    def __init__(self, path: Path | str, instruments: dict[str, Instrument], read_only: bool,
+    def __init__(self, path: Path | str, instruments: Instruments, read_only: bool,
                  admit: Admit | None = None) -> None:
-        self.path, self.instruments, self.read_only = path, instruments, read_only
+        self.path, self._instruments, self.read_only = path, instruments, read_only
         self._admit = admit
         self.flag_rules = config.flag_rules()
         self._last_stamp = datetime.now(config.TIMEZONE)
@@ -237,6 +255,13 @@ class Store:
         if not self.read_only:
             self._writer = threading.Thread(target=self._write_loop, name="sipas-writer", daemon=True)
             self._writer.start()
+
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        """The questionnaire files by id; a read-only store reads them only if asked (results never do)."""
+        if callable(self._instruments):
+            self._instruments = self._instruments()
+        return self._instruments
 
     # -- what each engine provides ---------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:

@@ -18,7 +18,7 @@ from survey_app.admin.accounts import User
 from survey_app.core import config
 from survey_app.core.i18n import t
 from survey_app.store import Store, StoreUnavailable, open_store
-from survey_app.ui import admin, dashboard, login, staff_qr, survey
+from survey_app.ui import a11y, admin, dashboard, login, staff_qr, survey
 
 log = logging.getLogger("survey_app")
 
@@ -63,6 +63,7 @@ def main() -> None:
         pages = [st.Page(partial(survey.page, store), title=t("app.title"), url_path="survey", default=True)]
         st.navigation(pages, position="hidden").run()
         return
+    a11y.page_setup("vi")  # staff pages are in Vietnamese; the survey page sets its own language
     user = login.current_user(store)
     if user is None:
         st.navigation([st.Page(partial(login.page, store), title=t("login.title"), url_path="login", default=True)],

@@ -27,6 +27,7 @@ from survey_app.core.instruments import Instrument, Item, Question
 from survey_app.core.keys import first_key
 from survey_app.core.responses import InvalidResponse
 from survey_app.db.store import Store, StoreUnavailable, SubmitResult
+from survey_app.ui import a11y
 
 log = logging.getLogger(__name__)
 FACES = {1: "😠", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
@@ -41,6 +42,7 @@ STYLE = """<style>
 </style>"""
 # Session-state keys of this page, in one place.
 LINK, TOKEN, FORM, ERRORS, DONE, PROBLEM = "sv_link", "sv_token", "sv_form", "sv_errors", "sv_done", "sv_problem"
+LARGE = "sv_large"
 
 
 def _verified_link(store: Store) -> links.LinkTarget | None:
@@ -172,11 +174,24 @@ def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
     if st.button("🌐 " + t("lang.switch", state.lang), key="lang_switch", type="tertiary"):
         state.lang = "en" if state.lang == "vi" else "vi"
         st.rerun()
+    st.toggle(t("form.large_text", state.lang), key="sv_large_switch", value=_large_text(), on_change=_keep_large)
     where = unit.name if unit else link.unit_id
     if counter:
         where += f" — {counter.name}"
     st.caption(t("form.rating_for", state.lang))
     st.subheader(where)
+
+
+def _large_text() -> bool:
+    """Larger text for this session: off unless the link asks for it (kiosks for older citizens)."""
+    if LARGE not in st.session_state:
+        st.session_state[LARGE] = st.query_params.get(a11y.LARGE_TEXT_PARAM) == "1"
+    return st.session_state[LARGE]
+
+
+def _keep_large() -> None:
+    # Kept apart from the switch's own state, which Streamlit drops on the thank-you page.
+    st.session_state[LARGE] = st.session_state["sv_large_switch"]
 
 
 def _thanks(store: Store, link: links.LinkTarget, done: SubmitResult, lang: str) -> None:
@@ -278,6 +293,7 @@ def _multi_step(store: Store, instrument: Instrument, state: FormState, link: li
     st.progress((state.step + 1) / len(steps), text=t("form.step", state.lang, n=state.step + 1, total=len(steps)))
     if errors:
         st.warning(t("form.fix_errors", state.lang, n=len(errors)))
+    a11y.focus_step(step.key)
     with st.form(f"step_{step.key}", border=False):
         _step_body(instrument, step, state, errors)
         last = state.step == len(steps) - 1
@@ -311,9 +327,11 @@ def _quick(store: Store, instrument: Instrument, state: FormState, link: links.L
 def page(store: Store) -> None:
     link = _verified_link(store)
     if link is None:
+        a11y.page_setup("vi")  # the refusal: Vietnamese, with English after it
         return
     instrument = store.instruments[link.instrument_id]
     state = _form_state(instrument)
+    a11y.page_setup(state.lang, large=_large_text())
     done: SubmitResult | None = st.session_state.get(DONE)
     if done is not None:
         _thanks(store, link, done, state.lang)

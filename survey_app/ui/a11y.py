@@ -17,17 +17,20 @@ LARGE_TEXT_PARAM = "large"  # ?large=1 on a kiosk's link: a query parameter apar
 # Streamlit's "Press Ctrl+Enter to submit form" is English on a Vietnamese page and says nothing a
 # keyboard user needs, so it goes; the character counter (the last span) stays. A disabled
 # widget's label stays grey but readable (#6b7280, 4.8:1) rather than Streamlit's 2.4:1.
-# An element that only carries a script takes no room.
+# An element that only carries a script takes no room; a step heading, focused, shows no link icon.
 STYLE = """<style>
 [data-testid="stCaptionContainer"], [data-testid="InputInstructions"] { color: #4b5563; opacity: 1; }
 [data-testid="InputInstructions"] > span:not(:last-child) { display: none; }
 [data-testid="stElementContainer"]:has(:disabled) [data-testid="stWidgetLabel"] p { color: #6b7280; }
 [data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script:only-child) { display: none; }
+[data-testid="stForm"] h3 [data-testid="stHeaderActionElements"] { display: none; }
 </style>"""
-# Larger text: Streamlit sizes text, padding and tap targets in rem, so the root size scales them all.
+# Larger text: Streamlit sizes text, padding and tap targets in rem, so the root size scales them all;
+# long answer choices wrap instead of being cut off with an ellipsis.
 LARGE_STYLE = """<style>
 html { font-size: 21px; }
 [class*="st-key-r_"] button { min-height: 60px; min-width: 64px; }
+[class*="st-key-q_"] button, [class*="st-key-q_"] button * { white-space: normal; text-overflow: clip; height: auto; }
 </style>"""
 _LANG_SCRIPT = "<script>document.documentElement.lang = {lang};</script>"
 # Waits for the step's heading (the step is drawn after this script), then takes focus there, so

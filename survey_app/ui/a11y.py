@@ -11,7 +11,6 @@ import json
 
 import streamlit as st
 
-LARGE_TEXT_PARAM = "large"  # ?large=1 on a kiosk's link: a query parameter apart from the signed k
 # Captions and widget hints: Streamlit fades them to 60 % opacity of the text colour, which on white
 # and on the grey sidebar falls under the 4.5:1 contrast of WCAG 1.4.3; #4b5563 gives 7.5:1 on white.
 # Streamlit's "Press Ctrl+Enter to submit form" is English on a Vietnamese page and says nothing a

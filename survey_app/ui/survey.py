@@ -185,7 +185,7 @@ def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
 def _large_text() -> bool:
     """Larger text for this session: off unless the link asks for it (kiosks for older citizens)."""
     if LARGE not in st.session_state:
-        st.session_state[LARGE] = st.query_params.get(a11y.LARGE_TEXT_PARAM) == "1"
+        st.session_state[LARGE] = st.query_params.get(links.LARGE_TEXT_PARAM) == "1"
     return st.session_state[LARGE]
 
 

@@ -10,12 +10,11 @@ from playwright.sync_api import Browser, Page
 
 from .axe_check import assert_accessible
 from .conftest import LiveApp, shot, start_app, start_demo_app, wait_idle
+from .test_admin_browser import ADMIN, PASSWORD, log_in
+from .test_dashboard_browser import TABS
 from .test_form_browser import next_step, survey_link, tap_rating
 
 pytestmark = pytest.mark.browser
-ADMIN, PASSWORD = "quan-tri", "mat-khau-du-dai-1"
-DASHBOARD_TABS = ("Thành phần, chi tiết", "Từng tiêu chí", "Xu hướng, giờ trong tuần", "Nhận định, mong đợi",
-                  "Ý kiến người dân", "Tải về")
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +98,10 @@ def test_refusal_page_and_login_page(live_app: LiveApp, phone: Page) -> None:
     assert_accessible(phone, "refusal of a bad link")
     phone.goto(live_app.url)
     wait_idle(phone)
-    phone.get_by_label("Tên đăng nhập").wait_for()
+    phone.get_by_label("Tên đăng nhập").fill("can-bo")
+    hint = phone.locator("[data-testid=InputInstructions]").first
+    hint.wait_for(state="attached")  # Streamlit writes "Press Enter to submit form" there: not shown
+    assert not hint.is_visible()
     assert lang(phone) == "vi"
     assert_accessible(phone, "login page")
 
@@ -219,18 +221,14 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 
 
 def test_staff_pages_dashboard_tabs_and_qr_page(demo_app: LiveApp, laptop: Page) -> None:
-    laptop.goto(demo_app.url)
-    wait_idle(laptop)
-    laptop.get_by_label("Tên đăng nhập").fill(ADMIN)
-    laptop.get_by_label("Mật khẩu").fill(PASSWORD)
-    laptop.get_by_role("button", name="Đăng nhập").click()
+    log_in(laptop, demo_app, ADMIN, PASSWORD, "Đơn vị và quầy")
     laptop.get_by_role("link", name="Kết quả đánh giá").click()
     laptop.get_by_role("heading", name="Kết quả đánh giá sự hài lòng").wait_for()
     laptop.locator("[data-testid=stVegaLiteChart] svg").first.wait_for()
     wait_idle(laptop)
     assert lang(laptop) == "vi"
     assert_accessible(laptop, "dashboard, first tab")
-    for label in DASHBOARD_TABS:
+    for label in TABS:
         laptop.get_by_role("tab", name=label).click()
         wait_idle(laptop)
         assert_accessible(laptop, f"dashboard tab {label!r}")

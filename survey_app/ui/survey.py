@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 FACES = {1: "😠", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
 FACES_3 = {1: "🙁", 2: "🙂", 3: "😄"}
 KIOSK_RESET_SECONDS = 20
+LARGE = "sv_large"  # the session's larger-text choice
 # Refusals the citizen can act on get their own message; any other names the field.
 REFUSAL_KEYS = {"stale_version": "error.stale_version", "receipt_used": "error.receipt_used"}
 # Tap targets of at least 44 px (phone guidelines); the one-question form gets kiosk-sized faces.
@@ -42,7 +43,6 @@ STYLE = """<style>
 </style>"""
 # Session-state keys of this page, in one place.
 LINK, TOKEN, FORM, ERRORS, DONE, PROBLEM = "sv_link", "sv_token", "sv_form", "sv_errors", "sv_done", "sv_problem"
-LARGE = "sv_large"
 
 
 def _verified_link(store: Store) -> links.LinkTarget | None:
@@ -174,7 +174,6 @@ def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
     if st.button("🌐 " + t("lang.switch", state.lang), key="lang_switch", type="tertiary"):
         state.lang = "en" if state.lang == "vi" else "vi"
         st.rerun()
-    st.toggle(t("form.large_text", state.lang), key="sv_large_switch", value=_large_text(), on_change=_keep_large)
     where = unit.name if unit else link.unit_id
     if counter:
         where += f" — {counter.name}"
@@ -187,6 +186,10 @@ def _large_text() -> bool:
     if LARGE not in st.session_state:
         st.session_state[LARGE] = st.query_params.get(links.LARGE_TEXT_PARAM) == "1"
     return st.session_state[LARGE]
+
+
+def _large_switch(lang: str) -> None:
+    st.toggle(t("form.large_text", lang), key="sv_large_switch", value=_large_text(), on_change=_keep_large)
 
 
 def _keep_large() -> None:
@@ -338,6 +341,7 @@ def page(store: Store) -> None:
         return
     st.html(STYLE)
     _header(store, link, state)
+    _large_switch(state.lang)
     if st.session_state.get(PROBLEM):
         st.error(st.session_state[PROBLEM])
     if is_quick(instrument):

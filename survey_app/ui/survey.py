@@ -340,8 +340,8 @@ def page(store: Store) -> None:
         _thanks(store, link, done, state.lang)
         return
     st.html(STYLE)
+    _large_switch(state.lang)  # with the language button: the two display choices at the top
     _header(store, link, state)
-    _large_switch(state.lang)
     if st.session_state.get(PROBLEM):
         st.error(st.session_state[PROBLEM])
     if is_quick(instrument):

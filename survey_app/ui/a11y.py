@@ -13,15 +13,14 @@ import streamlit as st
 
 # Captions and widget hints: Streamlit fades them to 60 % opacity of the text colour, which on white
 # and on the grey sidebar falls under the 4.5:1 contrast of WCAG 1.4.3; #4b5563 gives 7.5:1 on white.
-# Streamlit's "Press Ctrl+Enter to submit form" is English on a Vietnamese page and says nothing a
-# keyboard user needs, so it goes; the character counter (the last span, only with max_chars) stays. A disabled
+# Streamlit's "Press Ctrl+Enter to submit form" (the first span of its input hints) is English on a
+# Vietnamese page and says nothing a keyboard user needs, so it goes; the character counter that
+# follows it while typing (max_chars) stays. A disabled
 # widget's label stays grey but readable (#6b7280, 4.8:1) rather than Streamlit's 2.4:1.
 # An element that only carries a script takes no room; a step heading, focused, shows no link icon.
 STYLE = """<style>
 [data-testid="stCaptionContainer"], [data-testid="InputInstructions"] { color: #4b5563; opacity: 1; }
-[data-testid="InputInstructions"] > span:not(:last-child),
-[data-testid="stElementContainer"]:has(input:not([maxlength]), textarea:not([maxlength]))
-  [data-testid="InputInstructions"] { display: none; }
+[data-testid="InputInstructions"] > span:first-child { display: none; }
 [data-testid="stElementContainer"]:has(:disabled) [data-testid="stWidgetLabel"] p { color: #6b7280; }
 [data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script:only-child) { display: none; }
 [data-testid="stForm"] h3 [data-testid="stHeaderActionElements"] { display: none; }

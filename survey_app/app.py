@@ -52,6 +52,7 @@ def _pages(store: Store, user: User) -> dict[str, list[st.Page]]:
 
 def main() -> None:
     st.set_page_config(page_title="SIPAS — " + t("app.title"), page_icon="🏛️", layout="centered")
+    a11y.page_setup()  # every page: readable contrast, lang="vi" (the survey page switches it to English)
     try:
         store = _store(str(config.db_path()))
     except StoreUnavailable as exc:
@@ -63,7 +64,6 @@ def main() -> None:
         pages = [st.Page(partial(survey.page, store), title=t("app.title"), url_path="survey", default=True)]
         st.navigation(pages, position="hidden").run()
         return
-    a11y.page_setup("vi")  # staff pages are in Vietnamese; the survey page sets its own language
     user = login.current_user(store)
     if user is None:
         st.navigation([st.Page(partial(login.page, store), title=t("login.title"), url_path="login", default=True)],

@@ -33,28 +33,36 @@ html { font-size: 21px; }
 [class*="st-key-q_"] button, [class*="st-key-q_"] button * { white-space: normal; text-overflow: clip; height: auto; }
 </style>"""
 _LANG_SCRIPT = "<script>document.documentElement.lang = {lang};</script>"
-# Waits for the step's heading (the step is drawn after this script), then takes focus there, so
-# a keyboard or a screen reader starts at the top of the new step as after a page change.
+# Drawn after the step, it finds the step's heading at once (a few frames' grace at most) and takes
+# focus there, so a keyboard or a screen reader starts at the top of the new step as after a page
+# change. It never acts later than that: a page that jumps under a finger taps the wrong thing.
 _FOCUS_SCRIPT = """<script>
 (() => {{
   const step = {step};  // the step key makes each step's script a new element, so it runs again
-  let tries = 0;
+  let frames = 0;
   const focusTop = () => {{
     const heading = document.querySelector('[data-testid=stForm] h3');
-    if (!heading) {{ if (tries++ < 60) setTimeout(focusTop, 50); return; }}
+    if (!heading) {{ if (frames++ < 5) requestAnimationFrame(focusTop); return; }}
     heading.setAttribute('tabindex', '-1');
-    heading.focus({{preventScroll: true}});
-    heading.scrollIntoView({{block: 'start'}});
+    heading.focus();
   }};
-  setTimeout(focusTop, 0);
+  focusTop();
 }})();
 </script>"""
 
 
-def page_setup(lang: str, *, large: bool = False) -> None:
-    """The contrast styles, larger text when asked, and the page language."""
-    st.html(STYLE + (LARGE_STYLE if large else ""))
-    st.html(_LANG_SCRIPT.format(lang=json.dumps(lang)), unsafe_allow_javascript=True)
+def page_setup() -> None:
+    """Every page: the contrast styles and the page language, Vietnamese."""
+    st.html(STYLE)
+    st.html(_LANG_SCRIPT.format(lang=json.dumps("vi")), unsafe_allow_javascript=True)
+
+
+def citizen_setup(lang: str, *, large: bool) -> None:
+    """The citizen's page: their language (after page_setup's, so it wins) and larger text when asked."""
+    if large:
+        st.html(LARGE_STYLE)
+    if lang != "vi":
+        st.html(_LANG_SCRIPT.format(lang=json.dumps(lang)), unsafe_allow_javascript=True)
 
 
 def focus_step(step: str) -> None:

@@ -296,7 +296,6 @@ def _multi_step(store: Store, instrument: Instrument, state: FormState, link: li
     st.progress((state.step + 1) / len(steps), text=t("form.step", state.lang, n=state.step + 1, total=len(steps)))
     if errors:
         st.warning(t("form.fix_errors", state.lang, n=len(errors)))
-    a11y.focus_step(step.key)
     with st.form(f"step_{step.key}", border=False):
         _step_body(instrument, step, state, errors)
         last = state.step == len(steps) - 1
@@ -309,6 +308,7 @@ def _multi_step(store: Store, instrument: Instrument, state: FormState, link: li
                                   args=(instrument, step, 1), **kwargs)
         if state.step > 0:
             st.form_submit_button(t("form.back", state.lang), on_click=_go, args=(instrument, step, -1), **kwargs)
+    a11y.focus_step(step.key)  # after the step is drawn, so its heading is there to take the focus
 
 
 def _quick(store: Store, instrument: Instrument, state: FormState, link: links.LinkTarget) -> None:
@@ -330,11 +330,10 @@ def _quick(store: Store, instrument: Instrument, state: FormState, link: links.L
 def page(store: Store) -> None:
     link = _verified_link(store)
     if link is None:
-        a11y.page_setup("vi")  # the refusal: Vietnamese, with English after it
         return
     instrument = store.instruments[link.instrument_id]
     state = _form_state(instrument)
-    a11y.page_setup(state.lang, large=_large_text())
+    a11y.citizen_setup(state.lang, large=_large_text())
     done: SubmitResult | None = st.session_state.get(DONE)
     if done is not None:
         _thanks(store, link, done, state.lang)

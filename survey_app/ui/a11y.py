@@ -17,13 +17,15 @@ import streamlit as st
 # Vietnamese page and says nothing a keyboard user needs, so it goes; the character counter that
 # follows it while typing (max_chars) stays. A disabled
 # widget's label stays grey but readable (#6b7280, 4.8:1) rather than Streamlit's 2.4:1.
-# An element that only carries a script takes no room; a step heading, focused, shows no link icon.
+# An element that only carries a script takes no room; a step heading, focused
+# by the script below (not a control), shows no ring and no link icon.
 STYLE = """<style>
 [data-testid="stCaptionContainer"], [data-testid="InputInstructions"] { color: #4b5563; opacity: 1; }
 [data-testid="InputInstructions"] > span:first-child { display: none; }
 [data-testid="stElementContainer"]:has(:disabled) [data-testid="stWidgetLabel"] p { color: #6b7280; }
 [data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script:only-child) { display: none; }
 [data-testid="stForm"] h3 [data-testid="stHeaderActionElements"] { display: none; }
+[data-testid="stForm"] h3[tabindex="-1"]:focus { outline: none; }
 </style>"""
 # Larger text: Streamlit sizes text, padding and tap targets in rem, so the root size scales them all;
 # long answer choices wrap instead of being cut off with an ellipsis.

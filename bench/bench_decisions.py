@@ -27,7 +27,7 @@ from results.cchc import load_rules
 from results.priorities import priorities
 from results.ranks import standings
 from survey_app.core.periods import period_between
-from survey_app.db.store import open_store
+from survey_app.db.backends import open_store
 from survey_app.store import open_store as open_for_writing
 
 RULES = Path(__file__).resolve().parent.parent / "results" / "rules" / "vi-du-ha-noi.yaml"

@@ -35,7 +35,8 @@ from results.report import FontMissing, write_report
 from results.scorecard import parse_month, write_scorecards
 from survey_app.core.config import DEFAULT_INSTRUMENT
 from survey_app.core.periods import Period, PeriodError, current_year, parse_date, parse_period, period_between
-from survey_app.db.store import StoreUnavailable, open_store
+from survey_app.db.backends import open_store
+from survey_app.db.store import StoreUnavailable
 
 FORMATS = ("table", "csv", "json", "xlsx")
 EXAMPLE_RULES = Path(__file__).with_name("rules") / "vi-du-ha-noi.yaml"

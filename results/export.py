@@ -22,16 +22,9 @@ from results.cchc import RuleTable, UnitPoints
 from results.model import GroupResult, ItemResult, Results
 from results.priorities import ElementPriority, UnitPriorities
 from survey_app.core.config import BLOCKS
+from survey_app.core.formats import neutralise
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NOT_ADEQUATE = "chưa đủ mẫu"
-
-
-def neutralise(value: Any) -> Any:
-    """Text that would start a spreadsheet formula gets a leading apostrophe (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def rounded(value: float | None, digits: int = 2) -> float | None:

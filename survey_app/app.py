@@ -13,14 +13,16 @@ import logging
 from functools import partial
 
 import streamlit as st
+from starlette.middleware import Middleware
 
+from survey_app import housekeeping
 from survey_app.admin import accounts
 from survey_app.admin.accounts import User
 from survey_app.cases import scheduler
 from survey_app.core import config
 from survey_app.core.i18n import t
 from survey_app.store import Store, StoreUnavailable, open_store
-from survey_app.ui import a11y, admin, cases, dashboard, login, staff_qr, survey
+from survey_app.ui import a11y, admin, cases, dashboard, login, staff_qr, survey, web
 
 log = logging.getLogger("survey_app")
 
@@ -29,6 +31,8 @@ log = logging.getLogger("survey_app")
 def _store(path: str) -> Store:
     store = open_store(path)
     atexit.register(store.close)  # drain the write queue and checkpoint when the server stops
+    housekeeping.start(store)  # contacts and backups past retention go every day, not only at a restart
+    atexit.register(housekeeping.stop, store)  # registered last, so it stops before the store closes
     running = scheduler.start(store)  # escalation and e-mail: once per process, like the store
     if running is not None:
         atexit.register(running.stop)  # runs before store.close (atexit is last in, first out)
@@ -95,4 +99,19 @@ def main() -> None:
     st.navigation(_pages(store, user)).run()
 
 
-main()
+def _known_hosts() -> tuple[str, ...]:
+    """The host names to answer (from SIPAS_BASE_URL), also set as Streamlit's `server.allowedHosts`
+    for its own WebSocket check unless configured otherwise."""
+    from streamlit import config as streamlit_config
+
+    hosts = web.allowed_hosts(config.base_url())
+    if not streamlit_config.get_option("server.allowedHosts"):
+        streamlit_config.set_option("server.allowedHosts", list(hosts), "SIPAS_BASE_URL")
+    return hosts
+
+
+if __name__ == "__main__":  # a run of the page script (each rerun of each session)
+    main()
+else:  # imported by `streamlit run survey_app/app.py` (uvicorn): the ASGI application serving the pages,
+    # with our security middleware around Streamlit's own (a direct start is as safe as one behind nginx)
+    app = st.App(__file__, middleware=[Middleware(web.SecurityMiddleware, hosts=_known_hosts())])

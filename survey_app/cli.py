@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from survey_app.admin.accounts import FIRST_ADMIN
 from survey_app.collection import links
 from survey_app.core import config
 from survey_app.core.config import BLOCKS
@@ -36,7 +37,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             print(f"Đã nạp {count} đơn vị (units loaded).")
         versions = ", ".join(f"{i.id}@{i.version}" for i in store.instruments.values())
         print(f"Cơ sở dữ liệu sẵn sàng: {store.path} — bộ câu hỏi: {versions}")
-        _first_admin(store)
+        _first_admin(store, args.admin)
     return 0
 
 
@@ -48,13 +49,18 @@ def _actor() -> str:
         return "cli"
 
 
-def _first_admin(store: Store) -> None:
+def _first_admin(store: Store, name: str | None = None) -> None:
+    """The first administrator, when there is no account: its password goes to a file only the
+    service's user can read, and only the file's place is printed (service logs keep what is printed)."""
     from survey_app.admin import accounts
 
-    password = accounts.ensure_first_admin(store, _actor())
-    if password:
-        print(f"Đã tạo tài khoản quản trị '{accounts.FIRST_ADMIN}', mật khẩu (chỉ hiện một lần): {password}\n"
-              f"(First administrator '{accounts.FIRST_ADMIN}' created; password shown once: {password})")
+    name = (name or accounts.FIRST_ADMIN).strip().lower()
+    secret = accounts.ensure_first_admin(store, _actor(), name)
+    if secret:
+        print(f"Đã tạo tài khoản quản trị '{name}'; mật khẩu nằm trong tệp {secret} (chỉ chủ tệp đọc được) — "
+              f"đọc, đăng nhập, đổi mật khẩu rồi xóa tệp.\n"
+              f"(First administrator '{name}' created; its password is in {secret}, readable by this user only: "
+              f"read it, log in, change the password, delete the file.)")
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
@@ -99,7 +105,6 @@ def _prepare_to_serve(args: argparse.Namespace) -> None:
         if args.demo and not has_responses(store):
             print(generate_demo(store, responses=args.demo, seed=1, days=120, progress=True))
             print(maintenance.scan(store))
-        maintenance.purge_contacts(store)  # the retention period holds even if nobody runs the command
         _first_admin(store)  # scripts/run.sh on a fresh checkout: someone must be able to log in
     os.environ["SIPAS_DB"] = str(config.db_path(args.db))
 
@@ -319,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("init", parents=[common], help="create or migrate the database; load units")
     p.add_argument("--units", help="units CSV (unit_id,name,block[,parent_id]); default: Hà Nội demo units")
+    p.add_argument("--admin", help=f"name of the first administrator, when there is no account yet "
+                                   f"(default: {FIRST_ADMIN})")
     p.set_defaults(run=cmd_init)
 
     p = sub.add_parser("demo", parents=[common], help="add realistic demo responses")

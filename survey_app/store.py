@@ -18,7 +18,7 @@ from survey_app.cases.opening import open_cases
 from survey_app.core.config import FlagRules
 from survey_app.core.instruments import Instrument
 from survey_app.core.responses import InvalidResponse, ResponseRecord
-from survey_app.db import store as storage
+from survey_app.db import backends
 from survey_app.db.store import DatabaseBusy, Store, StoreUnavailable, SubmitResult
 from survey_app.integrity.admission import admit
 
@@ -38,4 +38,4 @@ def admit_and_open_cases(con: duckdb.DuckDBPyConnection, records: Sequence[Respo
 def open_store(path: str | Path | None = None, *, read_only: bool = False,
                questions_dir: Path | None = None) -> Store:
     """Open (and create or migrate) the database, with the integrity rules and cases in its writer."""
-    return storage.open_store(path, read_only=read_only, questions_dir=questions_dir, admit=admit_and_open_cases)
+    return backends.open_store(path, read_only=read_only, questions_dir=questions_dir, admit=admit_and_open_cases)

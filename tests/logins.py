@@ -78,3 +78,20 @@ def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def session_for(store: Store, name: str = "lanh-dao", role: str = "leader") -> None:
+    """A logged-in session for a page run on its own (no router, no login form): its fragments and
+    downloads check the session. The account is written directly, without a password."""
+    import streamlit as st
+
+    from survey_app.admin import sessions
+    from survey_app.ui import login
+
+    if login.TICKET not in st.session_state:
+        store.write(lambda con: con.execute(
+            "INSERT INTO users (username, role, unit_id, password_hash, created_at, active)"
+            " VALUES (?, ?, NULL, NULL, current_timestamp, TRUE) ON CONFLICT DO NOTHING", [name, role]))
+        user = accounts.get_user(store, name)
+        assert user is not None
+        st.session_state[login.TICKET] = sessions.open_ticket(store, user)

@@ -33,10 +33,13 @@ TABS = ("Xếp hạng", "Ưu tiên cải thiện", "Thành phần, chi tiết", 
 
 def dashboard_app(db: str, scope: tuple[str, ...] | None) -> None:
     """The page alone, as the router runs it (AppTest runs this function's source as a script)."""
+    from logins import session_for
+
     from survey_app.store import open_store
     from survey_app.ui import dashboard
 
     with open_store(db) as store:
+        session_for(store)
         dashboard.page(store, None if scope is None else frozenset(scope))
 
 

@@ -116,7 +116,7 @@ def _extra_errors(instrument: Instrument, state: FormState) -> dict[str, str]:
 
 
 def submission(instrument: Instrument, state: FormState, *, unit_id: str, counter_id: str | None,
-               channel: str, client_hash: str | None) -> dict[str, Any]:
+               channel: str, client_hash: str | None, address_hash: str | None = None) -> dict[str, Any]:
     """The response to hand to `Store.submit`, from a completed form."""
     skipped = instrument.skipped_elements(state.stage)
     answers = {
@@ -136,6 +136,7 @@ def submission(instrument: Instrument, state: FormState, *, unit_id: str, counte
         "stage": state.stage,
         "service_field": state.service_field,
         "client_hash": client_hash,
+        "address_hash": address_hash,
         "seconds_taken": round(min(time.monotonic() - state.started, 86_399.0), 1),
         "answers": answers,
         "choices": choices,

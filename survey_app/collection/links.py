@@ -31,9 +31,13 @@ from urllib.parse import parse_qs, urlsplit
 from survey_app.admin.units import Counter, Unit, get_counter, get_unit, list_counters, list_units
 from survey_app.core import config
 from survey_app.core.keys import KeyRing, load_keys
+from survey_app.core.logbudget import LogBudget
 from survey_app.db.store import Store
 
 log = logging.getLogger(__name__)
+# Anyone can send bad links: the warning for each is limited, so they cannot flood the log.
+REFUSALS_LOGGED_PER_MINUTE = 30
+_refusals = LogBudget(REFUSALS_LOGGED_PER_MINUTE)
 
 TOKEN_FORMAT = 1
 # Channels a link can carry, by their index in the header: append only, never reorder.
@@ -140,8 +144,10 @@ def _fingerprint(token: str) -> str:
 
 
 def _refuse(reason: str, token: str, detail: str) -> BadLink:
-    log.warning("refused survey link: reason=%s token#%s (%d chars) %s",
-                reason, _fingerprint(token), len(token), detail)
+    logged, left_out = _refusals.take()
+    if logged:
+        log.warning("refused survey link: reason=%s token#%s (%d chars) %s%s", reason, _fingerprint(token),
+                    len(token), detail, f" ({left_out} more refused before this, not logged)" if left_out else "")
     return BadLink(reason)
 
 

@@ -28,6 +28,7 @@ from qrcode.image.svg import SvgPathImage
 
 from survey_app.collection.links import PlaceLink
 from survey_app.core import config
+from survey_app.core.formats import neutralise
 
 FONT_DIR = config.FONTS_DIR
 FONT_FAMILY = "DejaVu"
@@ -203,8 +204,8 @@ def posters_zip(places: Sequence[PlaceLink], size: str = "a4", *, logo: Path | N
         for place in places:
             name = poster_file_name(place, size)
             archive.writestr(name, poster_pdf(place, size, logo=logo))
-            writer.writerow([place.unit_id, place.unit_name, place.counter_id or "", place.counter_name or "",
-                             place.url, name])
+            writer.writerow([neutralise(cell) for cell in (place.unit_id, place.unit_name, place.counter_id or "",
+                                                           place.counter_name or "", place.url, name)])
         archive.writestr("danh-sach.csv", "\ufeff" + index.getvalue())  # BOM: Excel then reads UTF-8
     return out.getvalue()
 

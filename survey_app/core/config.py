@@ -22,14 +22,26 @@ DEFAULT_INSTRUMENT = "sipas-dvc"
 # The blocks units are ranked within (SIPAS.md): departments, and districts.
 BLOCKS = {"so": "Khối Sở, ban, ngành", "huyen": "Khối quận, huyện, thị xã"}
 COMMENT_MAX_CHARS = 2000
+# The CSV files admins upload (units, dossier counts) are small; .streamlit/config.toml sets
+# server.maxUploadSize to the same, and the admin page checks the size again.
+MAX_UPLOAD_MB = 2
 CHANNELS = ("qr", "kiosk", "web", "paper", "demo")
 # A staff session ends after this long without a click: counter PCs are shared.
 SESSION_IDLE_MINUTES = float(os.environ.get("SIPAS_SESSION_IDLE_MINUTES", "30"))
 
 
-def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The database file: --db, else SIPAS_DB, else data/sipas.duckdb."""
-    return Path(explicit or os.environ.get("SIPAS_DB") or DATA_DIR / "sipas.duckdb")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(location: str | os.PathLike[str]) -> bool:
+    return str(location).startswith(POSTGRES_SCHEMES)
+
+
+def db_path(explicit: str | os.PathLike[str] | None = None) -> Path | str:
+    """The database: --db, else SIPAS_DB, else data/sipas.duckdb. A file's Path, or a
+    `postgresql://user@host:port/db` URL kept as it is (a Path would fold its '//')."""
+    chosen = explicit or os.environ.get("SIPAS_DB") or DATA_DIR / "sipas.duckdb"
+    return str(chosen) if is_postgres_url(chosen) else Path(chosen)
 
 
 def base_url() -> str:
@@ -39,6 +51,9 @@ def base_url() -> str:
 # Contact details exist only to answer a complaint: purged after this many days
 # (`python -m survey_app integrity purge-contacts`).
 CONTACT_RETENTION_DAYS = float(os.environ.get("SIPAS_CONTACT_RETENTION_DAYS", "180"))
+# Backups are deleted after this many days; younger ones lose contact details past the retention
+# above (the running app's daily job, survey_app/housekeeping.py).
+BACKUP_RETENTION_DAYS = float(os.environ.get("SIPAS_BACKUP_RETENTION_DAYS", "90"))
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,9 @@ class FlagRules:
     burst_client: int = 3  # this many responses from one device at one counter within the window
     burst_pattern: int = 4  # this many identical answer sets at one counter within the window
     repeat_client: int = 1  # responses a device may give one unit per day; the next ones are flagged
+    # Responses one client address (whatever its User-Agent) may give one unit per day: higher, as a
+    # carrier or the centre's Wi-Fi puts many phones behind one address.
+    repeat_address: int = 20
     speed_min_items: int = 5  # the speed rules skip shorter forms: one tap on a kiosk is rightly quick
     min_seconds_per_item: float = 1.5  # faster than this per rating: the questions were not read
     all_top_seconds_per_item: float = 2.5  # every rating at the top of the scale, and faster than this

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -40,5 +41,8 @@ class Refused(ValueError):
         self.key, self.fields = key, fields
         super().__init__(f"{t(key, 'vi', **fields)} ({t(key, 'en', **fields)})")
 
-    def message(self, lang: str = DEFAULT_LANG) -> str:
-        return t(self.key, lang, **self.fields)
+    def message(self, lang: str = DEFAULT_LANG, escape: Callable[[str], str] | None = None) -> str:
+        """The reason in `lang`; `escape` applied to each text field first (a page rendering Markdown
+        passes its escaper: the fields quote what a person typed)."""
+        fields = {k: escape(v) if escape and isinstance(v, str) else v for k, v in self.fields.items()}
+        return t(self.key, lang, **fields)

@@ -20,7 +20,7 @@ from survey_app.core.instruments import Instrument
 
 KNOWN_FIELDS = frozenset({
     "response_id", "submitted_at", "unit_id", "counter_id", "instrument_id", "instrument_version",
-    "channel", "lang", "stage", "service_field", "client_hash", "seconds_taken", "answers",
+    "channel", "lang", "stage", "service_field", "client_hash", "address_hash", "seconds_taken", "answers",
     "choices", "comment", "contact", "receipt",
 })
 PHONE = re.compile(r"^(?:0|\+84)(?:3|5|7|8|9)\d{8}$")
@@ -65,6 +65,7 @@ class ResponseRecord:
     status: str = "ok"
     flag_reasons: str | None = None
     receipt: str | None = field(default=None, repr=False)  # in memory only: stored as a keyed hash
+    address_hash: str | None = None  # privacy.address_hash: the client address alone, daily and keyed
 
     @property
     def answer_pattern(self) -> str:
@@ -274,4 +275,5 @@ def validate_response(raw: Mapping[str, Any], instruments: Mapping[str, Instrume
         comment=comment,
         contact_phone=_contact(raw),
         receipt=_receipt(raw),
+        address_hash=_text_id(raw, "address_hash", required=False),
     )

@@ -310,7 +310,7 @@ def _cases(con: duckdb.DuckDBPyConnection, rng: np.random.Generator, instruments
     if not opened:
         return 0
     frame = pd.DataFrame(con.execute(
-        f"SELECT case_id, epoch(opened_at) FROM cases WHERE case_id IN ({', '.join('?' * len(opened))})",
+        f"SELECT case_id, extract(epoch FROM opened_at) FROM cases WHERE case_id IN ({', '.join('?' * len(opened))})",
         opened).fetchall(), columns=["case_id", "opened"])
     n, now = len(frame), end.timestamp()
     replied = frame["opened"] + rng.lognormal(np.log(REPLY_MEDIAN_HOURS), 0.9, size=n) * 3600

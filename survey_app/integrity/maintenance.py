@@ -17,7 +17,7 @@ from survey_app.admin import audit
 from survey_app.core import config
 from survey_app.core.instruments import Instrument
 from survey_app.db.store import Store
-from survey_app.integrity.admission import FACT_COLUMNS, facts_from_rows
+from survey_app.integrity.admission import FACT_COLUMNS, FACT_WIDTH, facts_from_rows
 from survey_app.integrity.rules import Context, judge, parse_hours, top_pattern
 
 
@@ -81,7 +81,7 @@ def scan(store: Store) -> ScanResult:
     for (unit_id,) in store.query("SELECT DISTINCT unit_id FROM responses ORDER BY unit_id"):
         rows = store.query(f"SELECT {FACT_COLUMNS}, status = 'ok' AND flag_reasons IS NULL FROM responses"
                            " WHERE unit_id = ? ORDER BY submitted_at, response_id", [unit_id])
-        unjudged = {row[0] for row in rows if row[8]}
+        unjudged = {row[0] for row in rows if row[FACT_WIDTH]}
         examined += len(rows)
         judged = judge(facts_from_rows(rows), context, unjudged)
         verdicts += [(f.response_id, ",".join(reasons)) for f, reasons in judged if reasons]

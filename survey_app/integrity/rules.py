@@ -77,6 +77,7 @@ class Fact:
     instrument_id: str
     seconds_taken: float | None
     pattern: str | None  # ResponseRecord.answer_pattern
+    address_hash: str | None = None  # the client address alone (privacy.address_hash)
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,13 @@ class _Memory:
         self.patterns: dict[tuple[Any, ...], deque[float]] = {}
         self.day: date | None = None
         self.today: Counter[tuple[str, str]] = Counter()
+        self.addresses: Counter[tuple[str, str]] = Counter()  # (unit, address hash) → responses today
 
     def advance(self, at: datetime) -> None:
         """Forget what no rule can still use once a new day begins (keeps a scan's memory small)."""
         if at.date() == self.day:
             return
-        self.day, self.today = at.date(), Counter()
+        self.day, self.today, self.addresses = at.date(), Counter(), Counter()
         horizon = at.timestamp() - self.window
         for table in (self.devices, self.patterns):
             for key in [k for k, times in table.items() if times[-1] < horizon]:
@@ -127,6 +129,8 @@ class _Memory:
         if fact.client_hash:
             self.devices.setdefault(_device(fact), deque()).append(now)
             self.today[fact.unit_id, fact.client_hash] += 1
+        if fact.address_hash:
+            self.addresses[fact.unit_id, fact.address_hash] += 1
         if fact.pattern:
             self.patterns.setdefault(_same_answers(fact), deque()).append(now)
 
@@ -162,6 +166,9 @@ def _reasons(fact: Fact, memory: _Memory, context: Context) -> tuple[str, ...]:
             found.append("burst_client")
         if rules.repeat_client and memory.today[fact.unit_id, fact.client_hash] >= rules.repeat_client:
             found.append("repeat_client")
+    if fact.address_hash and rules.repeat_address and \
+            memory.addresses[fact.unit_id, fact.address_hash] >= rules.repeat_address:
+        found.append("repeat_address")
     if fact.pattern and rules.burst_pattern and \
             memory.recent(memory.patterns, _same_answers(fact), now) + 1 >= rules.burst_pattern:
         found.append("burst_pattern")

@@ -17,11 +17,13 @@ import streamlit as st
 
 from survey_app.admin import accounts, administration, audit, targets, units
 from survey_app.admin.accounts import User
+from survey_app.core import config
 from survey_app.core.config import BLOCKS
 from survey_app.core.i18n import Refused, t
 from survey_app.core.keys import current_key_version
 from survey_app.db.store import Store
-from survey_app.ui import flash
+from survey_app.ui import flash, login
+from survey_app.ui.text import plain
 
 EXPORT_DOWNLOAD_MAX_BYTES = 200 * 1024 * 1024  # larger files are fetched from the server's folder
 
@@ -31,7 +33,7 @@ def _act(action: Callable[[], str]) -> None:
     try:
         flash.say("success", action())
     except Refused as exc:
-        flash.say("error", exc.message())
+        flash.say("error", exc.message(escape=plain))  # it may quote what was typed
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
@@ -106,7 +108,7 @@ def _save_counter(store: Store, user: User, unit_id: str, counter_id: str) -> st
 
 
 def _counters(store: Store, user: User, unit: units.Unit) -> None:
-    st.subheader(t("admin.counters.title", unit=unit.name))
+    st.subheader(t("admin.counters.title", unit=plain(unit.name)))
     counters = units.list_counters(store, unit.unit_id, active_only=False)
     _table([{t("col.counter_id"): c.counter_id, t("col.name"): c.name, t("col.active"): c.active} for c in counters])
     with st.form("adm_add_counter", clear_on_submit=True):
@@ -135,9 +137,12 @@ def _uploaded_preview(kind: str, check: Callable[[str, str], administration.Impo
     st.subheader(t(f"admin.import.{kind}.title"))
     st.caption(t(f"admin.import.{kind}.help"))
     # A new key after each import empties the uploader.
-    upload = st.file_uploader(t("admin.import.file"), type=["csv"],
+    upload = st.file_uploader(t("admin.import.file"), type=["csv"], max_upload_size=config.MAX_UPLOAD_MB,
                               key=f"adm_import_{kind}_{st.session_state.get(f'adm_import_{kind}_round', 0)}")
     if upload is None:
+        return None
+    if upload.size > config.MAX_UPLOAD_MB * 1024 * 1024:  # whatever the server's setting says
+        st.error(t("admin.import.too_big", n=config.MAX_UPLOAD_MB))
         return None
     try:
         text = upload.getvalue().decode("utf-8")
@@ -147,7 +152,7 @@ def _uploaded_preview(kind: str, check: Callable[[str, str], administration.Impo
     preview = check(text, upload.name)
     if preview.problems:
         st.error(t("admin.import.problems", n=len(preview.problems)) + "\n\n"
-                 + "\n".join(f"- {problem}" for problem in preview.problems))
+                 + "\n".join(f"- {plain(problem)}" for problem in preview.problems))
         return None
     return preview
 
@@ -338,11 +343,11 @@ def _export(store: Store, user: User) -> str:
     return t("admin.export.done", path=archive)
 
 
-def _download(archive: Path) -> None:
+def _download(store: Store, archive: Path) -> None:
     if archive.stat().st_size > EXPORT_DOWNLOAD_MAX_BYTES:
         st.info(t("admin.export.too_big", path=archive))
         return
-    st.download_button(t("admin.export.download"), archive.read_bytes(), file_name=archive.name,
+    st.download_button(t("admin.export.download"), login.guarded(store, archive.read_bytes), file_name=archive.name,
                        mime="application/zip", on_click="ignore", key="adm_export_download")
 
 
@@ -364,7 +369,7 @@ def data_page(store: Store, user: User) -> None:
     st.button(t("admin.export.go"), key="adm_export", on_click=_act, args=(partial(_export, store, user),))
     archive = Path(st.session_state.get("adm_export_file", ""))
     if archive.name and archive.is_file():
-        _download(archive)
+        _download(store, archive)
 
 
 # -- audit log -------------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ from survey_app.core.i18n import t
 from survey_app.core.periods import current_quarter, period_between, period_choices, today
 from survey_app.db.store import Store
 from survey_app.integrity.report import flagged_share, flagged_table
-from survey_app.ui import charts
+from survey_app.ui import charts, login
+from survey_app.ui.text import plain
 
 REFRESH_SECONDS = 30  # the live part re-runs this often; cached aggregates live as long
 TREND_SECONDS = 600  # weekly and monthly points move slowly, and their margins cost seconds to compute
@@ -217,10 +218,15 @@ def _filters(store: Store, units: list[Unit], span: tuple[date, date], scope: fr
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _live(store: Store, view: View) -> None:
+    # A fragment re-runs without the router: an ended session must not see it. Opening a tab or a
+    # grain is a click (the idle clock restarts); the 30-second refresh is not.
+    login.guard(store, activity=(st.session_state.get(TAB), st.session_state.get(GRAIN)))
     results = _units(*_key(store, view), view.period, view.instrument_id)
     overview = summary.overview(results.groups, results.method)
     st.caption(t("dash.updated", at=f"{results.computed_at:%H:%M:%S %d/%m/%Y}", seconds=REFRESH_SECONDS,
                  previous=results.previous_period.title_vi if results.previous_period else "–"))
+    if store.freshness is not None:  # PostgreSQL: figures come from this process's copy, as of its last sync
+        st.caption(t("dash.synced", at=f"{store.freshness:%H:%M:%S}"))
     if overview.n == 0:
         st.info(t("dash.empty.selection", what=_where(view), period=view.period.title_vi))
         return
@@ -237,8 +243,9 @@ def _live(store: Store, view: View) -> None:
 
 
 def _where(view: View) -> str:
+    """Where the view looks, for a Markdown text: stored names escaped."""
     if view.unit is not None:
-        return view.unit.name + (f" — {view.counter_name}" if view.counter_id else "")
+        return plain(view.unit.name + (f" — {view.counter_name}" if view.counter_id else ""))
     return BLOCKS.get(view.block) or t("dash.province")
 
 
@@ -311,7 +318,7 @@ def _weakest(view: View, results: Results, groups: list[GroupResult]) -> None:
     if found is None:
         return
     group, element = found
-    name = group.name if view.level != "counter" else _where(view)
+    name = plain(group.name) if view.level != "counter" else _where(view)
     element_name = frames.element_names(results.instrument)[element]
     st.info(t("dash.weakest", name=name, sipas=_num(group.sipas), element=element_name, code=element,
               value=_num(group.elements[element])), icon="🔎")
@@ -326,10 +333,11 @@ def _children(store: Store, view: View, results: Results) -> list[GroupResult]:
 
 # -- tabs --------------------------------------------------------------------------------------------
 
-def _chart(chart: alt.TopLevelMixin, name: str, view: View) -> None:
-    """A chart with its PNG download (rendered only when clicked)."""
+def _chart(store: Store, chart: alt.TopLevelMixin, name: str, view: View) -> None:
+    """A chart with its PNG download (rendered only when clicked, for a session still open)."""
     st.altair_chart(chart, width="stretch")
-    st.download_button(t("dash.png"), partial(charts.to_png, chart), file_name=f"sipas-{name}-{view.period.label}.png",
+    st.download_button(t("dash.png"), login.guarded(store, partial(charts.to_png, chart)),
+                       file_name=f"sipas-{name}-{view.period.label}.png",
                        mime="image/png", on_click="ignore", key=f"png_{name}", icon=":material/download:")
 
 
@@ -377,7 +385,7 @@ def _ranking_tab(store: Store, view: View, results: Results) -> None:
         st.subheader(BLOCKS.get(block, block))
         frame = frames.ranking_frame(groups)
         if frame["sipas"].notna().any():
-            _chart(charts.ranking(frame), f"xep-hang-{block}", view)
+            _chart(store, charts.ranking(frame), f"xep-hang-{block}", view)
         _ranking_table(frame, points)
     _flagged_table(store, view)
 
@@ -444,7 +452,7 @@ def _elements_tab(store: Store, view: View, results: Results) -> None:
         st.info(t("dash.elements_none"))
     else:
         st.caption(t("dash.heatmap_help") + " " + "; ".join(f"{code}: {name}" for code, name in names.items()))
-        _chart(charts.element_heatmap(frame, order), "thanh-phan", view)
+        _chart(store, charts.element_heatmap(frame, order), "thanh-phan", view)
     _drill(store, view, results)
 
 
@@ -477,7 +485,7 @@ def _items_tab(store: Store, view: View, results: Results) -> None:
         st.info(t("dash.empty.chart"))
         return
     st.caption(t("dash.items_help"))
-    _chart(charts.answer_bars(frame), "cau-tra-loi", view)
+    _chart(store, charts.answer_bars(frame), "cau-tra-loi", view)
     legend = frame.drop_duplicates("item_id")[["item_id", "item"]]
     with st.expander(t("dash.items_legend")):
         st.dataframe(legend, hide_index=True, column_config={"item_id": t("dash.col.code"), "item": t("dash.col.item")})
@@ -490,16 +498,17 @@ def _trend_tab(store: Store, view: View, results: Results) -> None:
         points = _trend(*_key(store, view), view.period, grain, view.instrument_id)
     if points:
         st.caption(t("dash.trend_help", previous=view.period.previous().title_vi))
-        _chart(charts.trend(pd.DataFrame(points), view.period.first), f"xu-huong-{grain}", view)
+        _chart(store, charts.trend(pd.DataFrame(points), view.period.first), f"xu-huong-{grain}", view)
     hours = _hours(*_key(store, view), view.period, view.instrument_id)
     if hours.empty:
         st.info(t("dash.empty.chart"))
         return
     left, right = st.columns(2)
     with left:
-        _chart(charts.hour_weekday(hours, "responses", t("dash.responses"), "blues"), "gio-phieu", view)
+        _chart(store, charts.hour_weekday(hours, "responses", t("dash.responses"), "blues"), "gio-phieu", view)
     with right:
-        _chart(charts.hour_weekday(hours, "dissatisfied_pct", t("dash.dissatisfied_pct"), "reds"), "gio-khl", view)
+        _chart(store, charts.hour_weekday(hours, "dissatisfied_pct", t("dash.dissatisfied_pct"), "reds"), "gio-khl",
+               view)
 
 
 def _choices_tab(store: Store, view: View, results: Results) -> None:
@@ -509,7 +518,7 @@ def _choices_tab(store: Store, view: View, results: Results) -> None:
         if frame.empty:
             st.info(t("dash.empty.chart"))
         else:
-            _chart(charts.share_bars(frame), section, view)
+            _chart(store, charts.share_bars(frame), section, view)
 
 
 def _feed_tab(store: Store, view: View, results: Results) -> None:
@@ -530,10 +539,12 @@ def _files_tab(store: Store, view: View, results: Results) -> None:
     st.caption(t("dash.files_help", where=_where(view), period=view.period.title_vi))
     stem = f"sipas-{view.period.label}"
     # Built only when clicked: a report costs a second computation.
-    st.download_button(t("dash.xlsx"), partial(workbook, results, view.rules), file_name=f"{stem}.xlsx",
+    st.download_button(t("dash.xlsx"), login.guarded(store, partial(workbook, results, view.rules)),
+                       file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
                        icon=":material/table:")
-    st.download_button(t("dash.pdf"), partial(report_pdf, SlicedSource(store, view.slice), results, view.rules),
+    st.download_button(t("dash.pdf"),
+                       login.guarded(store, partial(report_pdf, SlicedSource(store, view.slice), results, view.rules)),
                        file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
                        icon=":material/picture_as_pdf:")
 
@@ -543,6 +554,7 @@ def _files_tab(store: Store, view: View, results: Results) -> None:
 @st.fragment(run_every=TV_SECONDS)
 def _tv(store: Store, scope: frozenset[str] | None, period: Period, instrument_id: str) -> None:
     """One block at a time, large: its index, responses, and its ranking. Nothing citizens wrote."""
+    login.guard(store)
     st.html(TV_CSS)
     results = _units(store, str(store.path), Slice().within(scope), period, instrument_id)
     screens = frames.tv_screens(results)

@@ -16,6 +16,8 @@ from survey_app.core.config import BLOCKS
 from survey_app.core.i18n import t
 from survey_app.core.keys import current_key_version
 from survey_app.db.store import Store
+from survey_app.ui import login
+from survey_app.ui.text import plain
 
 PROVINCE = "all"
 WHOLE_UNIT = ""  # the counter choice that names the unit as a whole
@@ -37,12 +39,12 @@ def page(store: Store, user_unit_id: str | None) -> None:
     try:
         place = links.place_link(store, unit_id, counter_id, instrument_id, channel=channel)
     except links.UnknownPlace as exc:  # e.g. closed by an administrator since the list was drawn
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return
     if st.toggle("Hiển thị toàn màn hình (cho màn hình tại quầy)", key=SCREEN):
         _on_screen(place)
         return
-    _single(place, version)
+    _single(store, place, version)
     _bulk(store, user_unit_id, instrument_id, channel)
     _check(store)
 
@@ -69,24 +71,26 @@ def _file_stem(place: links.PlaceLink) -> str:
     return f"sipas-{place.unit_id}-{place.counter_id or 'don-vi'}"
 
 
-def _single(place: links.PlaceLink, version: int) -> None:
+def _single(store: Store, place: links.PlaceLink, version: int) -> None:
     where = f"{place.unit_name} — {place.counter_name or 'cả đơn vị'}"
-    st.image(qr.qr_png(place.url), caption=where, width=320, alt=t("qr.alt", place=where))
+    st.image(qr.qr_png(place.url), caption=plain(where), width=320, alt=t("qr.alt", place=where))
     st.code(place.url, language=None, wrap_lines=True)
     st.caption(f"Mã này dùng khóa phiên bản {version} (hiện hành).")
     stem = _file_stem(place)
     downloads = [
         ("Tải mã PNG", qr.qr_png(place.url), "png", "image/png"),
         ("Tải mã SVG", qr.qr_svg(place.url), "svg", "image/svg+xml"),
-        ("Tải áp phích A4 (PDF)", partial(qr.poster_pdf, place, "a4"), "a4.pdf", "application/pdf"),
-        ("Tải áp phích A5 (PDF)", partial(qr.poster_pdf, place, "a5"), "a5.pdf", "application/pdf"),
+        ("Tải áp phích A4 (PDF)", login.guarded(store, partial(qr.poster_pdf, place, "a4")), "a4.pdf",
+         "application/pdf"),
+        ("Tải áp phích A5 (PDF)", login.guarded(store, partial(qr.poster_pdf, place, "a5")), "a5.pdf",
+         "application/pdf"),
     ]
     for column, (label, data, suffix, mime) in zip(st.columns(len(downloads)), downloads, strict=True):
         column.download_button(label, data, file_name=f"{stem}.{suffix}", mime=mime, on_click="ignore")
 
 
 def _on_screen(place: links.PlaceLink) -> None:
-    st.header(place.unit_name)
+    st.header(plain(place.unit_name))
     st.image(qr.screen_png(place), width="stretch", alt=t("qr.alt", place=place.unit_name))
     st.caption("Di chuột lên ảnh và bấm nút phóng to để hiện mã toàn màn hình.")
 
@@ -104,10 +108,10 @@ def _bulk(store: Store, user_unit_id: str | None, instrument_id: str, channel: s
         return
     left, right = st.columns(2)
     # Generated on click (a callable), so choosing a scope does not draw dozens of PDFs.
-    left.download_button("Tải ZIP áp phích", partial(qr.posters_zip, tree, size), on_click="ignore",
-                         file_name=f"sipas-ap-phich-{scope}-{size}.zip", mime="application/zip")
-    right.download_button("Tải tờ nhãn mã QR (PDF)", partial(qr.label_sheet_pdf, tree), on_click="ignore",
-                          file_name=f"sipas-nhan-{scope}.pdf", mime="application/pdf")
+    left.download_button("Tải ZIP áp phích", login.guarded(store, partial(qr.posters_zip, tree, size)),
+                         on_click="ignore", file_name=f"sipas-ap-phich-{scope}-{size}.zip", mime="application/zip")
+    right.download_button("Tải tờ nhãn mã QR (PDF)", login.guarded(store, partial(qr.label_sheet_pdf, tree)),
+                          on_click="ignore", file_name=f"sipas-nhan-{scope}.pdf", mime="application/pdf")
 
 
 def _check(store: Store) -> None:
@@ -118,9 +122,10 @@ def _check(store: Store) -> None:
     try:
         target = links.resolve_link(store, links.token_from_link(pasted))
     except links.BadLink as bad:
-        st.error(f"Không dùng được: {bad.message}")
+        st.error(f"Không dùng được: {plain(bad.message)}")
         return
     unit = get_unit(store, target.unit_id)
     counter = get_counter(store, target.unit_id, target.counter_id) if target.counter_id else None
-    st.success(f"Còn hiệu lực: {unit.name if unit else target.unit_id} — {counter.name if counter else 'cả đơn vị'}, "
-               f"bộ câu hỏi {target.instrument_id}, khóa phiên bản {target.key_version}, kênh {target.channel}.")
+    where = f"{unit.name if unit else target.unit_id} — {counter.name if counter else 'cả đơn vị'}"
+    st.success(f"Còn hiệu lực: {plain(where)}, bộ câu hỏi {plain(target.instrument_id)}, "
+               f"khóa phiên bản {target.key_version}, kênh {target.channel}.")

@@ -29,6 +29,7 @@ from survey_app.core.keys import first_key
 from survey_app.core.responses import InvalidResponse
 from survey_app.db.store import Store, StoreUnavailable, SubmitResult
 from survey_app.ui import a11y
+from survey_app.ui.text import plain
 
 log = logging.getLogger(__name__)
 FACES = {1: "😠", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
@@ -151,7 +152,7 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
     if errors:
         return
     response = submission(instrument, state, unit_id=link.unit_id, counter_id=link.counter_id,
-                          channel=link.channel, client_hash=_client_hash())
+                          channel=link.channel, **_client_hashes())
     try:
         st.session_state[DONE] = store.submit(response)
         st.session_state[PROBLEM] = None
@@ -163,11 +164,13 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
         st.session_state[PROBLEM] = t("error.store", state.lang)
 
 
-def _client_hash() -> str | None:
+def _client_hashes() -> dict[str, str | None]:
+    """The device's daily hash (address and User-Agent) and the address's alone."""
     user_agent = st.context.headers.get("User-Agent") if st.context.headers else None
     # The first key version, not the current one: a key rotation must not split one day's devices.
-    return privacy.client_hash(st.context.ip_address, user_agent, datetime.now(config.TIMEZONE).date(),
-                               first_key())
+    key, today = first_key(), datetime.now(config.TIMEZONE).date()
+    return {"client_hash": privacy.client_hash(st.context.ip_address, user_agent, today, key),
+            "address_hash": privacy.address_hash(st.context.ip_address, today, key)}
 
 
 def _place(store: Store, link: links.LinkTarget) -> tuple[str, str | None]:
@@ -187,7 +190,7 @@ def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
         state.lang = "en" if state.lang == "vi" else "vi"
         st.rerun()
     st.caption(t("form.rating_for", state.lang))
-    st.subheader(f"{unit} — {counter}" if counter else unit)
+    st.subheader(plain(f"{unit} — {counter}" if counter else unit))  # stored names: shown as typed
 
 
 def _large_text() -> bool:
@@ -209,12 +212,12 @@ def _keep_large() -> None:
 def _thanks(store: Store, link: links.LinkTarget, done: SubmitResult, lang: str) -> None:
     unit = _place(store, link)[0]
     st.title(t("thanks.title", lang))
-    st.success(t("thanks.body", lang, unit=unit), icon="✅")
+    st.success(t("thanks.body", lang, unit=plain(unit)), icon="✅")
     if done.duplicate:
         st.info(t("thanks.again", lang))
     case = case_of_response(store, done.response_id)
     if case is not None:
-        st.info(t("thanks.case", lang, unit=unit, code=case.code,
+        st.info(t("thanks.case", lang, unit=plain(unit), code=case.code,
                   due=f"{case.due_at.astimezone(config.TIMEZONE):%d/%m/%Y}"), icon="📨")
         st.caption(t("thanks.case_next", lang, url=public_url(case.code), base=config.base_url()))
     if link.channel == "kiosk":

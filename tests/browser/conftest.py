@@ -36,19 +36,21 @@ class LiveApp:
         front.stop_process(self.process)
 
 
-def start_app(tmp_path: Path, prepare: list[list[str]] | None = None) -> LiveApp:
-    """Run `survey_app init` (and any `prepare` commands) on a fresh database, then the app."""
+def start_app(tmp_path: Path, prepare: list[list[str]] | None = None, *, db: str | None = None,
+              name: str = "streamlit") -> LiveApp:
+    """Run `survey_app init` (and any `prepare` commands) on a fresh database, then the app.
+    With `db` (a PostgreSQL URL) several apps started on one tmp_path share the database and keys."""
     data_dir = tmp_path / "data"
-    env = {**os.environ, "SIPAS_DATA_DIR": str(data_dir), "SIPAS_DB": str(data_dir / "sipas.duckdb"),
+    env = {**os.environ, "SIPAS_DATA_DIR": str(data_dir), "SIPAS_DB": db or str(data_dir / "sipas.duckdb"),
            "PYTHONPATH": str(config.PROJECT_DIR)}
     for command in [["init"], *(prepare or [])]:
         subprocess.run([sys.executable, "-m", "survey_app", *command], env=env, check=True,
                        capture_output=True, cwd=config.PROJECT_DIR)
     port = front.free_port()
-    log = tmp_path / "streamlit.log"
+    log = tmp_path / f"{name}.log"
     process = subprocess.Popen(front.app_command(port), env=env, cwd=config.PROJECT_DIR, stdout=log.open("wb"),
                                stderr=subprocess.STDOUT)
-    app = LiveApp(f"http://127.0.0.1:{port}", data_dir / "sipas.duckdb", data_dir, process)
+    app = LiveApp(f"http://127.0.0.1:{port}", Path(db) if db else data_dir / "sipas.duckdb", data_dir, process)
     try:
         front.wait_healthy(app.url, process, log)
     except RuntimeError:

@@ -22,7 +22,7 @@ from survey_app.cases import scheduler
 from survey_app.core import config
 from survey_app.core.i18n import t
 from survey_app.store import Store, StoreUnavailable, open_store
-from survey_app.ui import admin, cases, dashboard, login, staff_qr, survey, web
+from survey_app.ui import a11y, admin, cases, dashboard, login, staff_qr, survey, web
 
 log = logging.getLogger("survey_app")
 
@@ -72,6 +72,7 @@ def _pages(store: Store, user: User) -> dict[str, list[st.Page]]:
 
 def main() -> None:
     st.set_page_config(page_title="SIPAS — " + t("app.title"), page_icon="🏛️", layout="centered")
+    a11y.page_setup()  # every page: readable contrast, lang="vi" (the survey page switches it to English)
     try:
         store = _store(str(config.db_path()))
     except StoreUnavailable as exc:

@@ -169,7 +169,8 @@ def _place_link(store: Store, args: argparse.Namespace) -> links.PlaceLink:
 
 def cmd_link(args: argparse.Namespace) -> int:
     with _store(args) as store:
-        print(_place_link(store, args).url)
+        url = _place_link(store, args).url
+    print(links.with_large_text(url) if args.large else url)
     return 0
 
 
@@ -376,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("link", parents=[common], help="print the signed survey link of a unit or counter")
     _place_args(p)
+    p.add_argument("--large", action="store_true", help="the form opens with larger text (kiosks for older citizens)")
     p.set_defaults(run=cmd_link)
 
     p = sub.add_parser("qr", parents=[common], help="QR code, poster, ZIP of posters, or a sheet of labels")

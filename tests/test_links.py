@@ -154,6 +154,18 @@ def test_cli_link_prints_a_verified_url(db_path: Path, capsys: pytest.CaptureFix
     assert links.verify_token(token) == links.LinkTarget("q-ba-dinh", "quay-1", "nhanh-3", "kiosk", 1)
 
 
+def test_cli_link_for_larger_text_keeps_the_token(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", "--db", str(db_path)]) == 0
+    capsys.readouterr()
+    place = ["link", "--db", str(db_path), "--unit", "q-ba-dinh", "--kiosk"]
+    assert main(place) == 0
+    plain = capsys.readouterr().out.strip()
+    assert main([*place, "--large"]) == 0
+    large = capsys.readouterr().out.strip()
+    assert large == plain + "&large=1"
+    assert links.token_from_link(large) == links.token_from_link(plain)
+
+
 def test_cli_link_refuses_an_unknown_place_in_one_line(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", "--db", str(db_path)]) == 0
     assert main(["link", "--db", str(db_path), "--unit", "so-khong-co"]) == 2

@@ -123,6 +123,15 @@ def survey_url(token: str, base_url: str | None = None) -> str:
     return f"{(base_url or config.base_url()).rstrip('/')}/?k={token}&embed=true"
 
 
+# Larger text from the start (kiosks at counters serving many older citizens): a query parameter
+# of its own, outside the signed token, so adding it to a printed link never invalidates it.
+LARGE_TEXT_PARAM = "large"
+
+
+def with_large_text(url: str) -> str:
+    return f"{url}&{LARGE_TEXT_PARAM}=1"
+
+
 def token_from_link(text: str) -> str:
     """The token of a pasted survey URL (its `k` parameter), or the text itself when it is no URL."""
     text = text.strip()

@@ -13,6 +13,7 @@ from survey_app.admin.units import Unit, get_counter, get_unit, list_counters
 from survey_app.collection import links, qr
 from survey_app.core import config
 from survey_app.core.config import BLOCKS
+from survey_app.core.i18n import t
 from survey_app.core.keys import current_key_version
 from survey_app.db.store import Store
 from survey_app.ui import login
@@ -71,7 +72,8 @@ def _file_stem(place: links.PlaceLink) -> str:
 
 
 def _single(store: Store, place: links.PlaceLink, version: int) -> None:
-    st.image(qr.qr_png(place.url), caption=plain(f"{place.unit_name} — {place.counter_name or 'cả đơn vị'}"), width=320)
+    where = f"{place.unit_name} — {place.counter_name or 'cả đơn vị'}"
+    st.image(qr.qr_png(place.url), caption=plain(where), width=320, alt=t("qr.alt", place=where))
     st.code(place.url, language=None, wrap_lines=True)
     st.caption(f"Mã này dùng khóa phiên bản {version} (hiện hành).")
     stem = _file_stem(place)
@@ -89,7 +91,7 @@ def _single(store: Store, place: links.PlaceLink, version: int) -> None:
 
 def _on_screen(place: links.PlaceLink) -> None:
     st.header(plain(place.unit_name))
-    st.image(qr.screen_png(place), width="stretch")
+    st.image(qr.screen_png(place), width="stretch", alt=t("qr.alt", place=place.unit_name))
     st.caption("Di chuột lên ảnh và bấm nút phóng to để hiện mã toàn màn hình.")
 
 

@@ -28,12 +28,14 @@ from survey_app.core.instruments import Instrument, Item, Question
 from survey_app.core.keys import first_key
 from survey_app.core.responses import InvalidResponse
 from survey_app.db.store import Store, StoreUnavailable, SubmitResult
+from survey_app.ui import a11y
 from survey_app.ui.text import plain
 
 log = logging.getLogger(__name__)
 FACES = {1: "😠", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
 FACES_3 = {1: "🙁", 2: "🙂", 3: "😄"}
 KIOSK_RESET_SECONDS = 20
+LARGE = "sv_large"  # the session's larger-text choice
 # Refusals the citizen can act on get their own message; any other names the field.
 REFUSAL_KEYS = {"stale_version": "error.stale_version", "receipt_used": "error.receipt_used"}
 # Tap targets of at least 44 px (phone guidelines); the one-question form gets kiosk-sized faces.
@@ -191,6 +193,22 @@ def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
     st.subheader(plain(f"{unit} — {counter}" if counter else unit))  # stored names: shown as typed
 
 
+def _large_text() -> bool:
+    """Larger text for this session: off unless the link asks for it (kiosks for older citizens)."""
+    if LARGE not in st.session_state:
+        st.session_state[LARGE] = st.query_params.get(links.LARGE_TEXT_PARAM) == "1"
+    return st.session_state[LARGE]
+
+
+def _large_switch(lang: str) -> None:
+    st.toggle(t("form.large_text", lang), key="sv_large_switch", value=_large_text(), on_change=_keep_large)
+
+
+def _keep_large() -> None:
+    # Kept apart from the switch's own state, which Streamlit drops on the thank-you page.
+    st.session_state[LARGE] = st.session_state["sv_large_switch"]
+
+
 def _thanks(store: Store, link: links.LinkTarget, done: SubmitResult, lang: str) -> None:
     unit = _place(store, link)[0]
     st.title(t("thanks.title", lang))
@@ -307,6 +325,7 @@ def _multi_step(store: Store, instrument: Instrument, state: FormState, link: li
                                   args=(instrument, step, 1), **kwargs)
         if state.step > 0:
             st.form_submit_button(t("form.back", state.lang), on_click=_go, args=(instrument, step, -1), **kwargs)
+    a11y.focus_step(step.key)  # after the step is drawn, so its heading is there to take the focus
 
 
 def _quick(store: Store, instrument: Instrument, state: FormState, link: links.LinkTarget) -> None:
@@ -331,11 +350,13 @@ def page(store: Store) -> None:
         return
     instrument = store.instruments[link.instrument_id]
     state = _form_state(instrument)
+    a11y.citizen_setup(state.lang, large=_large_text())
     done: SubmitResult | None = st.session_state.get(DONE)
     if done is not None:
         _thanks(store, link, done, state.lang)
         return
     st.html(STYLE)
+    _large_switch(state.lang)  # with the language button: the two display choices at the top
     _header(store, link, state)
     _form(store, instrument, link)
 

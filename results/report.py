@@ -16,6 +16,7 @@ from results.cchc import RuleTable, UnitPoints
 from results.export import NOT_ADEQUATE, block_title
 from results.model import GroupResult, Results
 from survey_app.core.config import FONTS_DIR
+from survey_app.core.formats import count, number
 
 FONT_DIRS = (FONTS_DIR, Path("/usr/share/fonts/truetype/dejavu"))
 FONT = "DejaVuSans"
@@ -64,26 +65,16 @@ class _Report(FPDF):
         self.ln(1)
 
 
-def _count(number: int) -> str:
-    return f"{number:,}".replace(",", ".")  # Vietnamese thousands separator: 16.340
-
-
-def _number(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "–"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
-
-
 def _ranking_rows(results: Results, groups: Sequence[GroupResult], points: dict[str, UnitPoints]) -> list[list[str]]:
     rows = []
     for g in groups:
         name = g.name if g.rank is not None else f"{g.name} ({NOT_ADEQUATE if g.n else 'chưa có phiếu'})"
-        row = ["–" if g.rank is None else str(g.rank), name, _count(g.n), _number(g.sipas), _number(g.moe),
-               *[_number(g.elements.get(e)) for e, _ in results.elements]]
+        row = ["–" if g.rank is None else str(g.rank), name, count(g.n), number(g.sipas), number(g.moe),
+               *[number(g.elements.get(e)) for e, _ in results.elements]]
         if results.previous_period is not None:
-            row.append(_number(g.change, signed=True))
+            row.append(number(g.change, signed=True))
         if points:
-            row.append(_number(points[g.key].points) if g.key in points else "–")
+            row.append(number(points[g.key].points) if g.key in points else "–")
         rows.append(row)
     return rows
 
@@ -114,10 +105,10 @@ def _summary(pdf: _Report, results: Results, blocks: Sequence[GroupResult]) -> N
     units = [g for g in results.groups if g.n > 0]
     ranked = [g for g in results.groups if g.rank is not None]
     pdf.heading("1. Tổng quan")
-    pdf.paragraph(f"Tổng số phiếu được tính: {_count(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
+    pdf.paragraph(f"Tổng số phiếu được tính: {count(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
                   f"{len(units)}; số đơn vị đủ mẫu và được xếp hạng: {len(ranked)}.")
-    lines = [f"• {b.name}: SIPAS {_number(b.sipas)} % (± {_number(b.moe)} điểm), {b.units} đơn vị, "
-             f"{_count(b.n)} phiếu" for b in blocks]
+    lines = [f"• {b.name}: SIPAS {number(b.sipas)} % (± {number(b.moe)} điểm), {b.units} đơn vị, "
+             f"{count(b.n)} phiếu" for b in blocks]
     pdf.paragraph("\n".join(lines))
 
 
@@ -147,8 +138,8 @@ def write_report(results: Results, blocks: Results, path: str | Path, points: Se
                   f"lập lúc {results.computed_at:%H:%M %d/%m/%Y}", size=10)
     _summary(pdf, results, blocks.groups)
     by_key = {p.group.key: p for p in points or ()}
-    for number, (block, groups) in enumerate(results.blocks().items(), start=2):
-        pdf.heading(f"{number}. Xếp hạng {block_title(block)}")
+    for section, (block, groups) in enumerate(results.blocks().items(), start=2):
+        pdf.heading(f"{section}. Xếp hạng {block_title(block)}")
         _ranking_table(pdf, results, groups, by_key)
     _notes(pdf, results, table)
     pdf.output(str(path))

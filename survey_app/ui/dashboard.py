@@ -22,8 +22,9 @@ from results import Period, Results, compute, live
 from results.cchc import UnitPoints, cchc_points
 from results.model import GroupResult
 from survey_app.admin.units import Unit, list_counters, list_units
-from survey_app.core import config
+from survey_app.core import config, formats
 from survey_app.core.config import BLOCKS
+from survey_app.core.formats import count, number
 from survey_app.core.i18n import t
 from survey_app.core.periods import period_between
 from survey_app.db.store import Store
@@ -247,33 +248,26 @@ def _where(view: View) -> str:
 
 # -- headline ----------------------------------------------------------------------------------------
 
-def _num(value: float | None, digits: int = 2, signed: bool = False) -> str:
-    """A number as Vietnamese documents print it: 1.234,56."""
-    if value is None:
-        return "–"
-    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
-    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
-
-
 def _with_margin(overview: live.Overview) -> str:
     """76,46 ± 0,81; the index alone when a unit's sample is too small for a margin."""
-    return _num(overview.sipas) + (f" ± {_num(overview.moe)}" if overview.moe is not None else "")
+    return number(overview.sipas) + (f" ± {number(overview.moe)}" if overview.moe is not None else "")
 
 
 def _tiles(store: Store, view: View, results: Results, overview: live.Overview) -> None:
     previous = results.previous_period.title_vi if results.previous_period else ""
     tiles = [
         (t("dash.tile.sipas"), _with_margin(overview),
-         None if overview.change is None else _num(overview.change, signed=True) + " " + t("dash.tile.vs", p=previous),
+         None if overview.change is None
+         else number(overview.change, signed=True) + " " + t("dash.tile.vs", p=previous),
          t("dash.tile.sipas_help", units=overview.units)),
-        (t("dash.tile.n"), _num(overview.n, 0), None, t("dash.tile.n_help")),
-        (t("dash.tile.today"), _num(_today(*_key(store, view), view.instrument_id), 0), None, None),
+        (t("dash.tile.n"), count(overview.n), None, t("dash.tile.n_help")),
+        (t("dash.tile.today"), count(_today(*_key(store, view), view.instrument_id)), None, None),
     ]
     if overview.response_rate is not None:
-        tiles.append((t("dash.tile.rate"), _num(overview.response_rate, 1) + " %", None, t("dash.tile.rate_help")))
+        tiles.append((t("dash.tile.rate"), number(overview.response_rate, 1) + " %", None, t("dash.tile.rate_help")))
     points = _points(view, results)
     if len(points) == 1 and points[0].points is not None:
-        tiles.append((t("dash.tile.cchc"), f"{_num(points[0].points)} / {_num(points[0].max_points)}", None,
+        tiles.append((t("dash.tile.cchc"), f"{number(points[0].points)} / {number(points[0].max_points)}", None,
                       live.rule_tables()[view.rules].title))
     for column, (label, value, delta, help_text) in zip(st.columns(len(tiles)), tiles, strict=True):
         column.metric(label, value, delta=delta, help=help_text, border=True)
@@ -292,8 +286,8 @@ def _weakest(view: View, results: Results, groups: list[GroupResult]) -> None:
         return
     group, element = found
     name = group.name if view.level != "counter" else _where(view)
-    st.info(t("dash.weakest", name=name, sipas=_num(group.sipas), element=_element_names(results)[element],
-              code=element, value=_num(group.elements[element])), icon="🔎")
+    st.info(t("dash.weakest", name=name, sipas=number(group.sipas), element=_element_names(results)[element],
+              code=element, value=number(group.elements[element])), icon="🔎")
 
 
 def _children(store: Store, view: View, results: Results) -> list[GroupResult]:
@@ -332,8 +326,8 @@ FORMATS = {"rank": "{:.0f}", "previous_rank": "{:.0f}", "n": "{:,.0f}", "sipas":
 
 def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
     """Numbers as Vietnamese documents print them, "–" for none, and `grey` rows greyed out."""
-    styled = frame.style.format({c: f for c, f in FORMATS.items() if c in frame}, na_rep="–", decimal=",",
-                                thousands=".")
+    styled = frame.style.format({c: f for c, f in FORMATS.items() if c in frame}, na_rep=formats.NONE,
+                                decimal=formats.DECIMAL, thousands=formats.THOUSANDS)
     if grey is not None:
         muted = ["color: #9e9e9e"] * len(frame.columns)
         styled = styled.apply(lambda row: muted if grey[row.name] else [""] * len(row), axis=1)
@@ -531,8 +525,8 @@ def _tv(store: Store, scope: frozenset[str] | None, period: Period, instrument_i
     st.title(f"{BLOCKS.get(block, block)} · {period.title_vi}")
     left, middle, right = st.columns(3)
     left.metric(t("dash.tile.sipas"), _with_margin(overview))
-    middle.metric(t("dash.tile.n"), _num(overview.n, 0))
+    middle.metric(t("dash.tile.n"), count(overview.n))
     block_units = live.Slice(frozenset(g.key for g in groups)).within(scope)
-    right.metric(t("dash.tile.today"), _num(_today(store, str(store.path), block_units, instrument_id), 0))
+    right.metric(t("dash.tile.today"), count(_today(store, str(store.path), block_units, instrument_id)))
     st.altair_chart(charts.large(charts.ranking(_ranking_frame(part), bar_height=42, label_limit=640)), width="stretch")
     st.caption(t("dash.tv.caption", seconds=TV_SECONDS, page=page_of))

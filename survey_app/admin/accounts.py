@@ -194,7 +194,7 @@ def _check_place(store: Store, role: str, unit_id: str | None) -> None:
     if unit_id is not None:
         unit = get_unit(store, unit_id)
         if unit is None or not unit.active:
-            raise Refused("acct.unknown_unit", unit=unit_id)
+            raise Refused("unit.not_active", unit=unit_id)
 
 
 def create_user(store: Store, actor: str, username: str, role: str, password: str, *,

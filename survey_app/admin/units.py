@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from survey_app.core.config import BLOCKS
+from survey_app.core.i18n import both
 from survey_app.db.store import Store
 
 DEFAULT_COUNTER = ("quay-1", "Quầy 1")
@@ -47,7 +48,8 @@ def read_units_csv(text: str, source: str = "CSV") -> list[Unit]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in UNIT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise UnitsFileError(source, [f"thiếu cột {', '.join(missing)} (missing columns)"])
+        raise UnitsFileError(source, [both("import.missing_columns", missing=", ".join(missing),
+                                                    needed=", ".join(UNIT_COLUMNS))])
     units: list[Unit] = []
     problems: list[str] = []
     seen: set[str] = set()
@@ -56,11 +58,11 @@ def read_units_csv(text: str, source: str = "CSV") -> list[Unit]:
         name = (row["name"] or "").strip()
         block = (row["block"] or "").strip()
         if not unit_id or not name:
-            problems.append(f"dòng {line}: thiếu mã hoặc tên đơn vị")
+            problems.append(both("import.units.incomplete", line=line))
         elif unit_id in seen:
-            problems.append(f"dòng {line}: mã {unit_id} bị trùng")
+            problems.append(both("import.units.duplicate", line=line, unit=unit_id))
         elif block not in BLOCKS:
-            problems.append(f"dòng {line}: khối '{block}' không hợp lệ (so hoặc huyen)")
+            problems.append(both("import.units.bad_block", line=line, block=block, blocks=", ".join(BLOCKS)))
         else:
             seen.add(unit_id)
             units.append(Unit(unit_id, name, block, (row.get("parent_id") or "").strip() or None))

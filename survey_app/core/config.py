@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from survey_app.core.i18n import Refused
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 QUESTIONS_DIR = Path(os.environ.get("SIPAS_QUESTIONS", PROJECT_DIR / "questions"))
 DATA_DIR = Path(os.environ.get("SIPAS_DATA_DIR", PROJECT_DIR / "data"))
@@ -70,5 +72,5 @@ def flag_rules() -> FlagRules:
         try:
             given[rule.name] = type(rule.default)(value)
         except ValueError:
-            raise ValueError(f"{name}={value!r}: cần một số (a number is expected)") from None
+            raise Refused("config.not_a_number", name=name, value=value) from None
     return FlagRules(**given)

@@ -21,9 +21,10 @@ from openpyxl.utils import get_column_letter
 from results.cchc import RuleTable, UnitPoints
 from results.model import GroupResult, ItemResult, Results
 from survey_app.core.config import BLOCKS
+from survey_app.core.i18n import t
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NOT_ADEQUATE = "chưa đủ mẫu"
+NOT_ADEQUATE = t("results.not_adequate")  # the reports are in Vietnamese
 
 
 def neutralise(value: Any) -> Any:

@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     users = p.add_subparsers(dest="users_command", required=True)
     add = users.add_parser("add", parents=[common], help="add an account; prints a generated password once")
     add.add_argument("name", help="username (lower case)")
-    add.add_argument("--role", required=True, choices=["admin", "leader", "staff"])
+    add.add_argument("--role", required=True, choices=config.ROLES)
     add.add_argument("--unit", help="unit id (staff: required; leader: none = the whole city)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(run=cmd_users_add)

@@ -22,10 +22,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from survey_app.admin import audit
 from survey_app.admin.units import Unit, get_unit, list_units, unit_subtree
+from survey_app.core.config import ROLES
 from survey_app.core.i18n import Refused
 from survey_app.db.store import Store
 
-ROLES = ("admin", "leader", "staff")
 MIN_PASSWORD_CHARS = 10
 # argon2 accepts any length; the cap keeps a megabyte "password" from costing a hash of it.
 MAX_PASSWORD_CHARS = 256

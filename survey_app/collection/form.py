@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from survey_app.core import config
-from survey_app.core.i18n import t
+from survey_app.core.i18n import DEFAULT_LANG, t
 from survey_app.core.instruments import Instrument, Item, Question
 from survey_app.core.responses import RECEIPT, InvalidResponse, clean_comment, normalise_phone
 
@@ -32,7 +32,7 @@ class FormState:
     """One citizen's form in progress. A new one (new response_id) on every fresh page load."""
 
     instrument_id: str
-    lang: str = "vi"
+    lang: str = DEFAULT_LANG
     response_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic)
     step: int = 0

@@ -25,6 +25,7 @@ DEFAULT_INSTRUMENT = "sipas-dvc"
 BLOCKS = {"so": "Khối Sở, ban, ngành", "huyen": "Khối quận, huyện, thị xã"}
 COMMENT_MAX_CHARS = 2000
 CHANNELS = ("qr", "kiosk", "web", "paper", "demo")
+ROLES = ("admin", "leader", "staff")  # what an account may be; each has its role.<name> text
 # A staff session ends after this long without a click: counter PCs are shared.
 SESSION_IDLE_MINUTES = float(os.environ.get("SIPAS_SESSION_IDLE_MINUTES", "30"))
 

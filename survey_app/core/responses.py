@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from survey_app.core import config, privacy
+from survey_app.core.i18n import DEFAULT_LANG, LANGS
 from survey_app.core.instruments import Instrument
 
 KNOWN_FIELDS = frozenset({
@@ -269,9 +270,9 @@ def validate_response(raw: Mapping[str, Any], instruments: Mapping[str, Instrume
     channel = _text_id(raw, "channel", required=False) or "qr"
     if channel not in config.CHANNELS:
         raise InvalidResponse("channel", "invalid", f"must be one of {', '.join(config.CHANNELS)}")
-    lang = _text_id(raw, "lang", required=False) or "vi"
-    if lang not in ("vi", "en"):
-        raise InvalidResponse("lang", "invalid", "must be vi or en")
+    lang = _text_id(raw, "lang", required=False) or DEFAULT_LANG
+    if lang not in LANGS:
+        raise InvalidResponse("lang", "invalid", f"must be {' or '.join(LANGS)}")
     stage = _text_id(raw, "stage", required=instrument.stage is not None)
     if stage is not None and (instrument.stage is None or instrument.stage.option(stage) is None):
         raise InvalidResponse("stage", "invalid", f"{stage!r:.40} is not a stage of {instrument.id}")

@@ -15,7 +15,6 @@ import duckdb
 from survey_app.core import config, keys, privacy
 from survey_app.core.config import FlagRules
 from survey_app.core.instruments import Instrument
-from survey_app.core.keys import load_keys
 from survey_app.core.responses import InvalidResponse, ResponseRecord
 from survey_app.integrity.rules import Context, Fact, judge, top_pattern
 
@@ -71,13 +70,6 @@ def _recent_facts(con: duckdb.DuckDBPyConnection, new: Sequence[Fact], rules: Fl
 def _unit_hours(con: duckdb.DuckDBPyConnection, unit_ids: Sequence[str]) -> dict[str, str]:
     return dict(con.execute(f"SELECT unit_id, hours FROM opening_hours WHERE unit_id IN ({_placeholders(unit_ids)})",
                             list(unit_ids)).fetchall())
-
-
-def _receipt_key() -> bytes:
-    # links imports the store, which imports this module: hence the late import.
-
-    ring = load_keys()
-    return ring.keys[min(ring.keys)]  # the first key: a hash must not change when keys rotate
 
 
 def _claim_receipts(con: duckdb.DuckDBPyConnection,

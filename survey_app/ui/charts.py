@@ -42,7 +42,7 @@ def ranking(frame: pd.DataFrame, bar_height: int = BAR_HEIGHT, label_limit: int 
     data = frame.dropna(subset=["sipas"]).assign(
         label=lambda d: [f"{int(r)}. {n}" if pd.notna(r) else n for r, n in zip(d["rank"], d["name"], strict=True)],
         ranked=lambda d: d["rank"].notna(),
-        status=lambda d: [f"{int(r)}" if pd.notna(r) else t("dash.not_ranked") for r in d["rank"]],
+        status=lambda d: [f"{int(r)}" if pd.notna(r) else t("results.not_adequate") for r in d["rank"]],
         low=lambda d: d["sipas"] - d["moe"].fillna(0), high=lambda d: d["sipas"] + d["moe"].fillna(0),
     )
     order = data.sort_values(["ranked", "sipas"], ascending=False)["label"].tolist()

@@ -24,7 +24,7 @@ from survey_app.collection.form import (
 from survey_app.core import config, privacy
 from survey_app.core.i18n import pick, t
 from survey_app.core.instruments import Instrument, Item, Question
-from survey_app.core.keys import load_keys
+from survey_app.core.keys import first_key
 from survey_app.core.responses import InvalidResponse
 from survey_app.db.store import Store, StoreUnavailable, SubmitResult
 
@@ -160,11 +160,10 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
 
 
 def _client_hash() -> str | None:
-    ring = load_keys()
     user_agent = st.context.headers.get("User-Agent") if st.context.headers else None
     # The first key version, not the current one: a key rotation must not split one day's devices.
     return privacy.client_hash(st.context.ip_address, user_agent, datetime.now(config.TIMEZONE).date(),
-                               ring.keys[min(ring.keys)])
+                               first_key())
 
 
 def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:

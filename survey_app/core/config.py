@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from survey_app.core.i18n import Refused
+from survey_app.core.i18n import Refused, t
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 QUESTIONS_DIR = Path(os.environ.get("SIPAS_QUESTIONS", PROJECT_DIR / "questions"))
@@ -22,7 +22,7 @@ TIMEZONE = ZoneInfo(TIMEZONE_NAME)
 
 DEFAULT_INSTRUMENT = "sipas-dvc"
 # The blocks units are ranked within (SIPAS.md): departments, and districts.
-BLOCKS = {"so": "Khối Sở, ban, ngành", "huyen": "Khối quận, huyện, thị xã"}
+BLOCKS = {block: t(f"block.{block}") for block in ("so", "huyen")}  # id → the name reports print
 COMMENT_MAX_CHARS = 2000
 CHANNELS = ("qr", "kiosk", "web", "paper", "demo")
 ROLES = ("admin", "leader", "staff")  # what an account may be; each has its role.<name> text

@@ -92,7 +92,7 @@ def scan(store: Store) -> ScanResult:
     def work(con: duckdb.DuckDBPyConnection) -> None:
         _flag(con, verdicts)
         if verdicts:
-            _audit(con, "integrity.scan", f"{len(verdicts)} phiếu gắn cờ: {dict(sorted(reasons.items()))}")
+            _audit(con, "integrity.scan", f"{len(verdicts)} flagged: {dict(sorted(reasons.items()))}")
 
     store.write(work)
     return ScanResult(examined, len(verdicts), dict(reasons), time.perf_counter() - begun)
@@ -125,7 +125,7 @@ def purge_contacts(store: Store, *, days: float | None = None, now: datetime | N
         count = con.execute("SELECT count(*) FROM contacts WHERE consent_at < ?", [cutoff]).fetchone()[0]
         if count:
             con.execute("DELETE FROM contacts WHERE consent_at < ?", [cutoff])
-            _audit(con, "contacts.purge", f"{count} liên hệ trước {cutoff:%Y-%m-%d %H:%M} (retention {days:g} days)")
+            _audit(con, "contacts.purge", f"{count} before {cutoff:%Y-%m-%d %H:%M} (retention {days:g} days)")
         return count
 
     return store.write(work)

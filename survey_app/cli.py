@@ -58,7 +58,7 @@ def _first_admin(store: Store) -> None:
 
     password = accounts.ensure_first_admin(store, _actor())
     if password:
-        print(both("cli.first_admin", name=accounts.FIRST_ADMIN, password=password))
+        print(f"{both('cli.first_admin', name=accounts.FIRST_ADMIN)}: {password}")  # last: copied whole
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
@@ -69,7 +69,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         user = accounts.create_user(store, _actor(), args.name, args.role, password, unit_id=args.unit)
     print(both("cli.user_added", name=user.username, role=user.role, unit=user.unit_id or "-"))
     if not args.password_stdin:
-        print(both("cli.password_once", password=password))
+        print(f"{both('cli.password_once')}: {password}")
     return 0
 
 

@@ -173,7 +173,7 @@ def test_init_creates_the_first_admin_once_and_prints_its_password(db_path: Path
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", "--db", str(db_path)]) == 0
     first = capsys.readouterr().out
-    password = first.rsplit("password shown once: ", 1)[1].split(")")[0]
+    password = first.rsplit("password shown once): ", 1)[1].split()[0]
     assert main(["init", "--db", str(db_path)]) == 0
     assert "admin" not in capsys.readouterr().out
     with open_store(db_path) as store:

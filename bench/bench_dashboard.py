@@ -32,6 +32,8 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Node
 
 from results import compute, live
+from results.slicing import Slice, SlicedSource
+from survey_app.core.periods import current_quarter
 from survey_app.store import open_store
 from survey_app.ui import dashboard
 
@@ -50,9 +52,9 @@ def timed(work: Callable[[], object]) -> str:
 
 
 def data_functions(db: Path) -> None:
-    period = live.period_choices(live.today(), live.today())[0]
+    period = current_quarter()
     with open_store(db, read_only=True) as store:
-        city, unit = live.SlicedSource(store, live.Slice()), live.SlicedSource(store, live.Slice(frozenset({UNIT})))
+        city, unit = SlicedSource(store, Slice()), SlicedSource(store, Slice(frozenset({UNIT})))
         n = sum(g.n for g in compute(city, period, margins=False, choices=False, compare=False).groups)
         print(f"\nperiod {period.title_vi} against {period.previous().title_vi}: {n:,} counted responses")
         first = {

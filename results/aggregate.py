@@ -133,7 +133,7 @@ def _groups(scope: Scope, method: Method, *, margins: bool, choices: bool) -> tu
     for g, _, channel, count in respondents:
         n[g] += count
         channels[g][channel] = channels[g].get(channel, 0) + count
-    items = _item_results(scope.query(_ITEM_COUNTS), catalog)
+    items = item_results(scope.query(_ITEM_COUNTS), catalog)
     meta = _group_meta(scope, catalog)
     keys = sorted(set(n) | {k for k, m in meta.items() if m.listed})
     dossiers = _dossiers(scope, keys)
@@ -154,7 +154,7 @@ def _standard_errors(scope: Scope, catalog: Catalog, method: Method,
     return estimate(scope, catalog, method, counts)
 
 
-def _item_results(rows: list[tuple[Any, ...]], catalog: Catalog) -> dict[str, dict[str, ItemResult]]:
+def item_results(rows: list[tuple[Any, ...]], catalog: Catalog) -> dict[str, dict[str, ItemResult]]:
     """n1…n5, N/A, satisfied and dissatisfied per group and item, each version by its own codes."""
     tallies: dict[tuple[str, str], list[tuple[str, int | None, int]]] = defaultdict(list)
     for g, version, item_id, value, count in rows:
@@ -181,8 +181,8 @@ def _item_result(item_id: str, tally: list[tuple[str, int | None, int]], catalog
     return ItemResult(item_id, counts, na, satisfied, dissatisfied, as_float(criterion_index(satisfied, answered)))
 
 
-def _indices(items: dict[str, ItemResult], catalog: Catalog, method: Method) -> tuple[dict[str, float | None],
-                                                                                     float | None]:
+def group_indices(items: dict[str, ItemResult], catalog: Catalog,
+                  method: Method) -> tuple[dict[str, float | None], float | None]:
     """Element indices S_e and the unit SIPAS from one group's item counts."""
     pooled = method.element_index == "pooled"
     elements: dict[str, float | None] = {}
@@ -221,7 +221,7 @@ def _group_result(key: str, meta: _Meta, counts: GroupCounts, catalog: Catalog, 
                   se: float | None, questions: dict[str, ChoiceResult], channels: dict[str, int]) -> GroupResult:
     overall_id = catalog.overall_id
     index_items = {i: counts.items[i] for _, ids in catalog.elements for i in ids if i in counts.items}
-    elements, sipas = _indices(index_items, catalog, method)
+    elements, sipas = group_indices(index_items, catalog, method)
     overall = counts.items.get(overall_id) if overall_id else None
     required = required_sample(counts.dossiers, method.sample_error, method.min_sample)
     return GroupResult(

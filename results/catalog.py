@@ -72,7 +72,8 @@ def _from_definition(definition: dict[str, Any], label: str) -> Instrument:
     return instrument_files.instrument_from_definition(Path(label), definition)
 
 
-def _codes(item: Item, instrument_id: str, method: Method) -> Codes:
+def item_codes(item: Item, instrument_id: str, method: Method) -> Codes:
+    """The codes of `item` and which count as (dis)satisfied under `method` (the scale's own by default)."""
     codes = tuple(sorted(item.scale.codes))
     satisfied = frozenset(method.satisfied.get(instrument_id, item.scale.satisfied))
     midpoint = (codes[0] + codes[-1]) / 2
@@ -91,7 +92,7 @@ def load_catalog(cur: duckdb.DuckDBPyConnection, instrument_id: str, answered: l
     stored = {version: definition for version, definition in rows}
     versions = [v for v in stored if v in answered] or [rows[-1][0]]
     built = {v: _from_definition(json.loads(stored[v]), f"{instrument_id}@{v}") for v in versions}
-    by_version = {v: {item.id: _codes(item, instrument_id, method) for item in inst.answer_items.values()}
+    by_version = {v: {item.id: item_codes(item, instrument_id, method) for item in inst.answer_items.values()}
                   for v, inst in built.items()}
     if all(coding == by_version[versions[-1]] for coding in by_version.values()):
         by_version = {ONE_CODING: by_version[versions[-1]]}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from results.method import Method
 from results.model import GroupResult, Results
 
 MODES = ("proportional", "banded", "threshold")
+RULES_DIR = Path(__file__).parent / "rules"  # the tables a leader may pick on the dashboard
 
 
 class RulesError(ValueError):
@@ -184,3 +186,16 @@ def load_rules(path: str | Path) -> RuleTable:
         raise RulesError(f"{path}: một tiêu chí của một khối bị khai báo hai lần (a criterion appears twice)")
     return RuleTable(str(raw["name"]), str(raw.get("title", raw["name"])), bool(raw.get("example", False)),
                      str(raw.get("source", "")), rules)
+
+
+def rule_tables(folder: Path = RULES_DIR) -> dict[str, RuleTable]:
+    """The CCHC rule tables a leader may pick, by name (results/rules/*.yaml; an example says so).
+    A file is parsed again only when it changes: the dashboard asks on every rerun."""
+    tables = (_load_unchanged(path, path.stat().st_mtime_ns) for path in sorted(folder.glob("*.yaml")))
+    return {table.name: table for table in tables}
+
+
+@lru_cache(maxsize=64)
+def _load_unchanged(path: Path, mtime_ns: int) -> RuleTable:
+    """`load_rules`, once per version of a file (the modification time is part of the cache key)."""
+    return load_rules(path)

@@ -70,7 +70,7 @@ def _code_rows(catalog: Catalog) -> list[tuple[str, str, int, int, int]]:
             for (v, item), spec in catalog.codes.items() if item in order for code in spec.codes]
 
 
-def _values(rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
+def values_list(rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
     """A parameterised VALUES list (standard SQL) for a small table handed to a query."""
     width = len(rows[0])
     row_sql = "(" + ", ".join("?" * width) + ")"
@@ -100,8 +100,8 @@ def linearisation_se(scope: Scope, catalog: Catalog, method: Method,
              for item, (a, c) in influence_coefficients(counts.items, catalog.elements, method, counts.n).items()]
     if not coefs:
         return dict.fromkeys(groups)
-    code_sql, code_params = _values(_code_rows(catalog))
-    coef_sql, coef_params = _values(coefs)
+    code_sql, code_params = values_list(_code_rows(catalog))
+    coef_sql, coef_params = values_list(coefs)
     rows = scope.query(_SUM_Z_SQUARED, code_params + coef_params, codes=code_sql, coefs=coef_sql)
     sums = {g: float(total) for g, total in rows}
     out: dict[str, float | None] = {}
@@ -128,7 +128,7 @@ SELECT g, answered, satisfied, count(*) FROM per GROUP BY g, answered, satisfied
 def bootstrap_se(scope: Scope, catalog: Catalog, method: Method,
                  groups: Mapping[str, GroupCounts]) -> dict[str, float | None]:
     """Standard error of each group's SIPAS from `method.bootstrap_replicates` resamples of respondents."""
-    code_sql, code_params = _values(_code_rows(catalog))
+    code_sql, code_params = values_list(_code_rows(catalog))
     patterns: dict[str, list[tuple[int, int, int]]] = {}
     for g, answered, satisfied, count in scope.query(_PATTERNS, code_params, codes=code_sql):
         patterns.setdefault(g, []).append((int(answered), int(satisfied), int(count)))

@@ -10,7 +10,6 @@ import argparse
 import getpass
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from survey_app.collection import links
@@ -20,8 +19,6 @@ from survey_app.core.formats import number
 from survey_app.core.i18n import Explained, both, t
 from survey_app.core.keys import current_key_version, rotate_keys
 from survey_app.store import Store, StoreUnavailable, open_store
-
-Command = Callable[[argparse.Namespace], int]
 
 
 class UsageError(Explained):

@@ -15,9 +15,10 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Node
 
 from results import compute
-from results.live import Slice, SlicedSource, period_choices, today
+from results.slicing import Slice, SlicedSource
 from survey_app.admin.units import Unit, read_units_csv, upsert_units
 from survey_app.core.config import BLOCKS, DEFAULT_UNITS_CSV, TIMEZONE
+from survey_app.core.periods import period_choices, today
 from survey_app.db.store import Store
 from survey_app.demo.generate import generate_demo
 from survey_app.ui import dashboard

@@ -1,5 +1,6 @@
-"""results/live.py on small hand-made data: the slice a leader sees, the headline over several units,
-answer and choice tables, hour × weekday, the feed, today's count, the trend and the period list."""
+"""The dashboard's part of results on small hand-made data: the slice a leader sees (slicing), the
+headline over several units (summary), answer and choice tables (frames), and the live queries
+(hour × weekday, the feed, today's count, the trend), the period list and the downloads."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import openpyxl
 import pypdf
 import pytest
 
-from results import Method, compute, live, parse_period
+from results import Method, compute, downloads, frames, live, parse_period, summary
+from results.cchc import rule_tables
 from results.model import GroupResult
+from results.slicing import Slice, SlicedSource
 from survey_app.core.config import TIMEZONE
-from survey_app.core.periods import period_between
+from survey_app.core.periods import period_between, period_choices
 from survey_app.db.store import Store
 from tests.results_fixtures import add, answers, at, dvc, set_dossiers, set_status
 
@@ -42,26 +45,26 @@ def two_districts(store: Store) -> Store:
     return store
 
 
-def sliced(store: Store, units: set[str] | None = None, counter: str | None = None) -> live.SlicedSource:
-    return live.SlicedSource(store, live.Slice(None if units is None else frozenset(units), counter))
+def sliced(store: Store, units: set[str] | None = None, counter: str | None = None) -> SlicedSource:
+    return SlicedSource(store, Slice(None if units is None else frozenset(units), counter))
 
 
 # -- the slice ---------------------------------------------------------------------------------------
 
 def test_a_filter_never_widens_a_leaders_scope() -> None:
     scope = frozenset({CAU_GIAY, "p-dich-vong"})
-    assert live.Slice().within(scope) == live.Slice(scope)
-    assert live.Slice(frozenset({CAU_GIAY, BA_DINH})).within(scope) == live.Slice(frozenset({CAU_GIAY}))
-    assert live.Slice(frozenset({BA_DINH}), "quay-1").within(scope) == live.Slice(frozenset())
-    assert live.Slice(frozenset({CAU_GIAY}), "quay-2").within(scope) == live.Slice(frozenset({CAU_GIAY}), "quay-2")
-    assert live.Slice(frozenset({BA_DINH})).within(None) == live.Slice(frozenset({BA_DINH}))
+    assert Slice().within(scope) == Slice(scope)
+    assert Slice(frozenset({CAU_GIAY, BA_DINH})).within(scope) == Slice(frozenset({CAU_GIAY}))
+    assert Slice(frozenset({BA_DINH}), "quay-1").within(scope) == Slice(frozenset())
+    assert Slice(frozenset({CAU_GIAY}), "quay-2").within(scope) == Slice(frozenset({CAU_GIAY}), "quay-2")
+    assert Slice(frozenset({BA_DINH})).within(None) == Slice(frozenset({BA_DINH}))
 
 
 def test_a_counter_needs_exactly_one_unit() -> None:
     with pytest.raises(ValueError):
-        live.Slice(None, "quay-1")
+        Slice(None, "quay-1")
     with pytest.raises(ValueError):
-        live.Slice(frozenset({CAU_GIAY, BA_DINH}), "quay-1")
+        Slice(frozenset({CAU_GIAY, BA_DINH}), "quay-1")
 
 
 def test_compute_through_a_slice_sees_only_its_units(two_districts: Store) -> None:
@@ -89,14 +92,14 @@ def test_a_counter_slice_counts_its_counter_and_hides_the_units_dossiers(two_dis
 
 def test_overview_of_one_unit_is_that_unit(two_districts: Store) -> None:
     results = compute(sliced(two_districts, {CAU_GIAY}), Q1)
-    unit, overview = results.groups[0], live.overview(results.groups, results.method)
+    unit, overview = results.groups[0], summary.overview(results.groups, results.method)
     assert (overview.n, overview.units, overview.sipas, overview.moe) == (unit.n, 1, unit.sipas, unit.moe)
 
 
 def test_overview_of_several_units_is_the_mean_of_their_indices(two_districts: Store) -> None:
     results = compute(sliced(two_districts, {CAU_GIAY, BA_DINH}), Q1)
     cau_giay, ba_dinh = results.group(CAU_GIAY), results.group(BA_DINH)
-    overview = live.overview(results.groups, results.method)
+    overview = summary.overview(results.groups, results.method)
     # Cầu Giấy: each item satisfied (4 or 5) in 2 of 3 answers but CC1 and CC2 (1 of 3), PA all N/A →
     # S_TC = S_TT = S_KQ = 66.67, S_CC = (33.33 × 2 + 66.67 × 3) / 5 = 53.33, SIPAS = (66.67 × 3 + 53.33) / 4
     # = 63.33. Ba Đình: one answer of 3s → 0. The mean of the two units: 31.67.
@@ -113,7 +116,7 @@ def test_overview_margin_is_the_root_of_the_summed_variances_over_u() -> None:
                        moe=None, elements={}, items={}, overall=None, questions={}, channels={}, dossiers=None,
                        required_n=100, adequate=False, response_rate=None, qd766_ratio=None, previous_sipas=70.0)
     other = replace(base, key="b", sipas=60.0, se=4.0, previous_sipas=None)
-    overview = live.overview([base, other], Method())
+    overview = summary.overview([base, other], Method())
     assert overview.sipas == 70.0
     assert overview.moe == pytest.approx(1.96 * (3.0**2 + 4.0**2) ** 0.5 / 2)  # 1.96 × 5 / 2 = 4.9
     assert overview.previous_sipas == 70.0 and overview.change == 0.0
@@ -121,16 +124,16 @@ def test_overview_margin_is_the_root_of_the_summed_variances_over_u() -> None:
 
 def test_weakest_prefers_a_unit_with_enough_responses(two_districts: Store) -> None:
     results = compute(sliced(two_districts, {CAU_GIAY, BA_DINH}), Q1, method=Method(min_sample=3))
-    unit, element = live.weakest(results.groups)
+    unit, element = summary.weakest(results.groups)
     # Ba Đình's index is lower, but from one response; Cầu Giấy's three make a sample of the minimum 3.
     assert unit.key == CAU_GIAY and element == "CC"
-    assert live.weakest([]) is None
+    assert summary.weakest([]) is None
 
 
 # -- tables for the charts ---------------------------------------------------------------------------
 
 def test_answer_distribution_counts_shares_sides_and_na_apart(two_districts: Store) -> None:
-    frame = live.answer_distribution(compute(sliced(two_districts, {CAU_GIAY}), Q1))
+    frame = frames.answer_distribution(compute(sliced(two_districts, {CAU_GIAY}), Q1))
     cc1 = frame[frame["item_id"] == "CC1"].set_index("code", drop=False)
     assert cc1.loc[3, "count"] == 1 and cc1.loc[4, "count"] == 1 and cc1.loc[1, "count"] == 1
     assert cc1.loc[1, "share"] == pytest.approx(100 / 3)
@@ -147,11 +150,11 @@ def test_choice_shares_add_up_over_units(store: Store) -> None:
                 dvc(BA_DINH, answers(4), when=at(2026, 2, 2), choices={"gay_phien_ha": "khong"}),
                 dvc(BA_DINH, answers(4), when=at(2026, 2, 2), choices={"gay_phien_ha": "khong"})])
     results = compute(sliced(store), Q1)
-    perceptions = live.choice_shares(results, "perception").set_index("option_id")
+    perceptions = frames.choice_shares(results, "perception").set_index("option_id")
     assert perceptions.loc["khong", "share"] == pytest.approx(200 / 3)
     assert perceptions.loc["co", "share"] == pytest.approx(100 / 3)
     assert perceptions.loc["khong", "question"].startswith("Công chức có gây phiền hà")
-    expectations = live.choice_shares(results, "expectation")
+    expectations = frames.choice_shares(results, "expectation")
     assert expectations.iloc[0]["option_id"] == "cntt"  # ranked: the chosen option first
 
 
@@ -217,13 +220,13 @@ def test_trend_gives_each_month_of_the_period_and_the_one_before(store: Store) -
 
 
 def test_period_choices_are_quarters_months_years_newest_first() -> None:
-    labels = [p.label for p in live.period_choices(date(2025, 11, 20), date(2026, 2, 3))]
+    labels = [p.label for p in period_choices(date(2025, 11, 20), date(2026, 2, 3))]
     assert labels == ["2026-Q1", "2025-Q4", "2026-02", "2026-01", "2025-12", "2025-11", "2026", "2025"]
-    assert [p.label for p in live.period_choices(date(2026, 2, 3), date(2026, 2, 3))] == ["2026-Q1", "2026-02", "2026"]
+    assert [p.label for p in period_choices(date(2026, 2, 3), date(2026, 2, 3))] == ["2026-Q1", "2026-02", "2026"]
 
 
 def test_rule_tables_include_the_example_marked_as_such() -> None:
-    tables = live.rule_tables()
+    tables = rule_tables()
     assert tables and all(table.rules for table in tables.values())
     assert any(table.example for table in tables.values())
 
@@ -236,11 +239,11 @@ def test_period_between_is_usable_as_a_dashboard_period(two_districts: Store) ->
 def test_workbook_and_report_of_a_slice_name_only_its_units(two_districts: Store) -> None:
     source = sliced(two_districts, {CAU_GIAY})
     results = compute(source, Q1)
-    book = openpyxl.load_workbook(io.BytesIO(live.workbook(results, live.rule_tables()["vi-du-ha-noi-2026"])))
+    book = openpyxl.load_workbook(io.BytesIO(downloads.workbook(results, rule_tables()["vi-du-ha-noi-2026"])))
     cells = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
     assert "Quận Cầu Giấy" in cells and "Điểm CCHC" in book.sheetnames
     assert not any("Ba Đình" in c or "Tài chính" in c for c in cells)
-    pdf = pypdf.PdfReader(io.BytesIO(live.report_pdf(source, results)))
+    pdf = pypdf.PdfReader(io.BytesIO(downloads.report_pdf(source, results)))
     text = "".join(page.extract_text() for page in pdf.pages)
     assert "Quận Cầu Giấy" in text and "Ba Đình" not in text and "Tài chính" not in text
 

@@ -16,7 +16,8 @@ from survey_app.core.i18n import LANGS, Refused, _catalog, both, t
 
 CODE = ("survey_app", "results")
 # What takes a message key as its first argument.
-TAKES_A_KEY = {"t", "both", "Refused", "Explained", "StoreUnavailable", "DatabaseBusy", "UnknownPlace", "UsageError", "__init__"}
+TAKES_A_KEY = {"t", "both", "Refused", "Explained", "StoreUnavailable", "DatabaseBusy", "UnknownPlace", "UsageError",
+               "__init__"}
 KEY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+")
 
 

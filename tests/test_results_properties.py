@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from results import Method, compute
-from results.aggregate import _indices, _item_results
+from results.aggregate import group_indices, item_results
 from results.catalog import load_catalog
 from results.formulas import criterion_index
 from results.margins import influence_coefficients
@@ -139,10 +139,10 @@ def test_adding_an_na_changes_nothing(shared: Store, rows: list, na: list) -> No
     (coding,) = {c for c, _ in catalog.codes}  # one version: its counts come back under one coding label
     plain = [("g", coding, item, value, count) for item, value, count in rows]
     with_na = plain + [("g", coding, item, None, count) for item, count in na]
-    items, items_na = _item_results(plain, catalog)["g"], _item_results(with_na, catalog)["g"]
+    items, items_na = item_results(plain, catalog)["g"], item_results(with_na, catalog)["g"]
     assert items and set(items) == {item for item, _, _ in rows}
     assert {i: r.index for i, r in items.items()} == {i: items_na[i].index for i in items}
-    assert _indices(items, catalog, Method()) == _indices(items_na, catalog, Method())
+    assert group_indices(items, catalog, Method()) == group_indices(items_na, catalog, Method())
     n = sum(count for _, _, count in rows)
     assert influence_coefficients(items, catalog.elements, Method(), n) == influence_coefficients(
         items_na, catalog.elements, Method(), n)

@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from survey_app.admin import audit
-from survey_app.admin.units import Unit, get_unit, list_units, unit_subtree
+from survey_app.admin.units import get_unit, unit_subtree
 from survey_app.core.config import ROLES
 from survey_app.core.i18n import Refused
 from survey_app.db.store import Store
@@ -122,12 +122,6 @@ def scope_unit_ids(store: Store, user: User) -> frozenset[str] | None:
     if user.unit_id is None:
         return frozenset()
     return unit_subtree(store, user.unit_id)
-
-
-def visible_units(store: Store, user: User, *, active_only: bool = True) -> list[Unit]:
-    """The units to offer `user` in a selector: only those in their scope."""
-    scope = scope_unit_ids(store, user)
-    return [u for u in list_units(store, active_only=active_only) if scope is None or u.unit_id in scope]
 
 
 # -- login -----------------------------------------------------------------------------------------

@@ -121,5 +121,32 @@ def period_between(first: date, last: date) -> Period:
     return Period(first, last, f"{first.isoformat()}..{last.isoformat()}", "range")
 
 
+def today() -> date:
+    """Today in Vietnam, whatever the server's zone."""
+    return datetime.now(TIMEZONE).date()
+
+
 def current_year() -> Period:
-    return parse_period(str(datetime.now(TIMEZONE).year))
+    return parse_period(str(today().year))
+
+
+def period_choices(first: date, last: date) -> list[Period]:
+    """Quarters, then months, then years from `last` back to `first`, newest first: a period menu."""
+    quarters, months, years = [], [], []
+    year, month = last.year, last.month
+    while (year, month) >= (first.year, first.month):
+        months.append(_month(year, month))
+        if month % 3 == 0 or (year, month) == (last.year, last.month):
+            quarters.append(_quarter(year, month))
+        if month == 12 or (year, month) == (last.year, last.month):
+            years.append(parse_period(str(year)))
+        year, month = _shift_months(year, month, -1)
+    if not quarters or quarters[-1].first > first:  # the oldest quarter started before its last month
+        quarters.append(_quarter(first.year, first.month))
+    return list(dict.fromkeys([*quarters, *months, *years]))
+
+
+def current_quarter(day: date | None = None) -> Period:
+    """The quarter of `day` (default today)."""
+    day = day or today()
+    return _quarter(day.year, day.month)

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import pandas as pd
+
 from survey_app.core import config
 from survey_app.db.store import Readable, open_cursor
 
@@ -49,3 +51,11 @@ def flagged_share(source: Readable, period_from: date, period_to: date) -> list[
     return sorted(shares, key=lambda s: (-s.share, s.unit_id))
 
 
+def flagged_table(shares: list[FlaggedShare]) -> pd.DataFrame:
+    """The units with flagged responses as a table: name, responses, flagged, share (percent, two
+    decimals), reasons ("burst_client (3), too_fast (1)", the most frequent first)."""
+    return pd.DataFrame([
+        {"name": s.name or s.unit_id, "responses": s.responses, "flagged": s.flagged, "share": round(s.share, 2),
+         "reasons": ", ".join(f"{reason} ({n})" for reason, n in sorted(s.reasons.items(), key=lambda r: -r[1]))}
+        for s in shares if s.flagged
+    ], columns=["name", "responses", "flagged", "share", "reasons"])

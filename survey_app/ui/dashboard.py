@@ -1,10 +1,12 @@
-"""Leaders' live satisfaction dashboard, and its TV mode for a screen in the one-stop centre.
+"""Leaders' live satisfaction dashboard, and its TV mode (the toggle at the top) for a screen in
+the one-stop centre.
 
-Thin: every number comes from `results` (compute, live, export, report), every chart from
-survey_app.ui.charts. The data functions below are cached with a time to live and refreshed in the
-background; the live part is a fragment that re-runs itself, so a refresh costs a cache read and the
-small aggregated tables the charts need. Every query goes through `live.sliced`, which cuts the
-viewer's choice down to their scope: no filter, tab or download can reach another unit.
+Thin: every number and table comes from `results` (compute, live, summary, frames, downloads),
+every chart from survey_app.ui.charts; this page only draws them. The data functions below are
+cached with a time to live and refreshed in the background; the live part is a fragment that re-runs
+itself, so a refresh costs a cache read and the small aggregated tables the charts need. Every slice
+is built with `Slice.within(scope)` and every query reads through a `SlicedSource` of it
+(results.slicing): no filter, tab or download can reach another unit.
 """
 
 from __future__ import annotations
@@ -18,29 +20,31 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from results import Period, Results, compute, live
-from results.cchc import UnitPoints, cchc_points
+from results import Period, Results, compute, frames, live, summary
+from results.cchc import RuleTable, UnitPoints, cchc_points, rule_tables
+from results.downloads import report_pdf, workbook
 from results.model import GroupResult
+from results.slicing import Slice, SlicedSource
 from survey_app.admin.units import Unit, list_counters, list_units
 from survey_app.core import config, formats
 from survey_app.core.config import BLOCKS
 from survey_app.core.formats import count, number
 from survey_app.core.i18n import t
-from survey_app.core.periods import period_between
+from survey_app.core.periods import current_quarter, period_between, period_choices, today
 from survey_app.db.store import Store
-from survey_app.integrity.report import flagged_share
+from survey_app.integrity.report import flagged_share, flagged_table
 from survey_app.ui import charts
 
 REFRESH_SECONDS = 30  # the live part re-runs this often; cached aggregates live as long
 TREND_SECONDS = 600  # weekly and monthly points move slowly, and their margins cost seconds to compute
 TV_SECONDS = 20  # each screen of the TV mode stays this long
-TV_ROWS = 12  # units per TV screen: large type across a room
 ALL = ""  # the "no restriction" choice of the block, unit and counter filters
 CUSTOM = "range"  # the period choice that opens a date range
 # Session-state keys of this page, in one place.
 PERIOD, DATES, BLOCK, UNIT, COUNTER = "dash_period", "dash_dates", "dash_block", "dash_unit", "dash_counter"
 INSTRUMENT, RULES, TV, TAB, GRAIN = "dash_instrument", "dash_rules", "dash_tv", "dash_tab", "dash_grain"
 DRILL, TV_TURN = "dash_drill", "dash_tv_turn"
+FILTER_KEYS = {"block": BLOCK, "unit": UNIT, "counter": COUNTER}  # the filter each drill-down level sets
 TV_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"],
 [data-testid="stHeaderActionElements"] {display: none;}
@@ -56,13 +60,13 @@ class View:
     """What the filters chose, the slice already cut down to the viewer's scope."""
 
     period: Period
-    slice: live.Slice
+    slice: Slice
     instrument_id: str
     block: str
     unit: Unit | None
     counter_id: str
     counter_name: str
-    rules: str
+    rules: RuleTable | None
 
     @property
     def level(self) -> str:
@@ -77,58 +81,53 @@ _slow_cached = st.cache_data(ttl=TREND_SECONDS, refresh_mode="background", show_
 
 
 @_cached
-def _span(_store: Store, db: str, slice_: live.Slice, instrument_id: str) -> tuple[date, date] | None:
-    return live.data_span(live.SlicedSource(_store, slice_), instrument_id)
+def _span(_store: Store, db: str, slice_: Slice, instrument_id: str) -> tuple[date, date] | None:
+    return live.data_span(SlicedSource(_store, slice_), instrument_id)
 
 
 @_cached
-def _instruments(_store: Store, db: str, slice_: live.Slice) -> list[str]:
-    return live.instruments_used(live.SlicedSource(_store, slice_))
+def _instruments(_store: Store, db: str, slice_: Slice) -> list[str]:
+    return live.instruments_used(SlicedSource(_store, slice_))
 
 
 @_cached
-def _units(_store: Store, db: str, slice_: live.Slice, period: Period, instrument_id: str) -> Results:
-    return compute(live.SlicedSource(_store, slice_), period, instrument_id=instrument_id)
+def _units(_store: Store, db: str, slice_: Slice, period: Period, instrument_id: str) -> Results:
+    return compute(SlicedSource(_store, slice_), period, instrument_id=instrument_id)
 
 
 @_cached
-def _counters(_store: Store, db: str, slice_: live.Slice, period: Period, instrument_id: str) -> Results:
-    return compute(live.SlicedSource(_store, slice_), period, by="counter", instrument_id=instrument_id,
+def _counters(_store: Store, db: str, slice_: Slice, period: Period, instrument_id: str) -> Results:
+    return compute(SlicedSource(_store, slice_), period, by="counter", instrument_id=instrument_id,
                    choices=False, compare=False)
 
 
 @_cached
-def _flagged(_store: Store, db: str, slice_: live.Slice, period: Period) -> pd.DataFrame:
-    shares = flagged_share(live.SlicedSource(_store, slice_), period.first, period.last)
-    return pd.DataFrame([
-        {"name": s.name or s.unit_id, "responses": s.responses, "flagged": s.flagged, "share": round(s.share, 2),
-         "reasons": ", ".join(f"{reason} ({n})" for reason, n in sorted(s.reasons.items(), key=lambda r: -r[1]))}
-        for s in shares if s.flagged
-    ])
+def _flagged(_store: Store, db: str, slice_: Slice, period: Period) -> pd.DataFrame:
+    return flagged_table(flagged_share(SlicedSource(_store, slice_), period.first, period.last))
 
 
 @_cached
-def _today(_store: Store, db: str, slice_: live.Slice, instrument_id: str) -> int:
-    return live.responses_today(live.SlicedSource(_store, slice_), instrument_id)
+def _today(_store: Store, db: str, slice_: Slice, instrument_id: str) -> int:
+    return live.responses_today(SlicedSource(_store, slice_), instrument_id)
 
 
 @_slow_cached
-def _trend(_store: Store, db: str, slice_: live.Slice, period: Period, grain: str,
+def _trend(_store: Store, db: str, slice_: Slice, period: Period, grain: str,
            instrument_id: str) -> list[live.TrendPoint]:
-    return live.trend(live.SlicedSource(_store, slice_), period, grain, instrument_id)
+    return live.trend(SlicedSource(_store, slice_), period, grain, instrument_id)
 
 
 @_cached
-def _hours(_store: Store, db: str, slice_: live.Slice, period: Period, instrument_id: str) -> pd.DataFrame:
-    return live.hour_weekday(live.SlicedSource(_store, slice_), period, instrument_id)
+def _hours(_store: Store, db: str, slice_: Slice, period: Period, instrument_id: str) -> pd.DataFrame:
+    return live.hour_weekday(SlicedSource(_store, slice_), period, instrument_id)
 
 
 @_cached
-def _feed(_store: Store, db: str, slice_: live.Slice, period: Period, instrument_id: str) -> list[live.FeedEntry]:
-    return live.feed(live.SlicedSource(_store, slice_), period, instrument_id)
+def _feed(_store: Store, db: str, slice_: Slice, period: Period, instrument_id: str) -> list[live.FeedEntry]:
+    return live.feed(SlicedSource(_store, slice_), period, instrument_id)
 
 
-def _key(store: Store, view: View) -> tuple[Store, str, live.Slice]:
+def _key(store: Store, view: View) -> tuple[Store, str, Slice]:
     """The first arguments of every cached function: the store, its file (the cache key) and the slice."""
     return store, str(store.path), view.slice
 
@@ -145,10 +144,10 @@ def page(store: Store, scope_unit_ids: frozenset[str] | None) -> None:
         return
     _apply_drill()
     if st.toggle(t("dash.tv.toggle"), key=TV, help=t("dash.tv.help")):
-        _tv(store, scope_unit_ids, _current_quarter(), config.DEFAULT_INSTRUMENT)
+        _tv(store, scope_unit_ids, current_quarter(), config.DEFAULT_INSTRUMENT)
         return
     st.title(t("dash.title"))
-    everything = live.Slice().within(scope_unit_ids)
+    everything = Slice().within(scope_unit_ids)
     instrument_id, rules = _options(store, _instruments(store, str(store.path), everything))
     span = _span(store, str(store.path), everything, instrument_id)
     if span is None:
@@ -157,35 +156,22 @@ def page(store: Store, scope_unit_ids: frozenset[str] | None) -> None:
     _live(store, _filters(store, units, span, scope_unit_ids, instrument_id, rules))
 
 
-def tv_page(store: Store, scope_unit_ids: frozenset[str] | None) -> None:
-    """The TV mode alone (for a router entry of its own): this quarter, the default questionnaire."""
-    st.set_page_config(layout="wide")
-    _tv(store, scope_unit_ids, _current_quarter(), config.DEFAULT_INSTRUMENT)
-
-
-def _current_quarter() -> Period:
-    today = live.today()
-    return live.period_choices(today, today)[0]
-
-
 def _apply_drill() -> None:
     """A row clicked in the drill-down table sets the filters before they are drawn."""
     for key, value in st.session_state.pop(DRILL, {}).items():
         st.session_state[key] = value
 
 
-def _options(store: Store, used: list[str]) -> tuple[str, str]:
+def _options(store: Store, used: list[str]) -> tuple[str, RuleTable | None]:
     """Questionnaire (the viewer's most answered first) and CCHC rule table, tucked away: most leaders
     never change them."""
-    others = sorted(set(store.instruments) - set(used), key=lambda i: (i != config.DEFAULT_INSTRUMENT, i))
-    instruments = [i for i in used if i in store.instruments] + others
-    tables = live.rule_tables()
+    tables = rule_tables()
     with st.expander(t("dash.options")):
-        instrument_id = st.selectbox(t("dash.f.instrument"), instruments, key=INSTRUMENT,
-                                     format_func=lambda i: f"{store.instruments[i].title['vi']} ({i})")
+        instrument_id = st.selectbox(t("dash.f.instrument"), live.instrument_menu(used, store.instruments),
+                                     key=INSTRUMENT, format_func=lambda i: f"{store.instruments[i].title['vi']} ({i})")
         rules = st.selectbox(t("dash.f.rules"), [ALL, *tables], key=RULES, help=t("dash.f.rules_help"),
                              format_func=lambda r: tables[r].title if r else t("dash.f.no_rules"))
-    return instrument_id, rules
+    return instrument_id, tables.get(rules)
 
 
 def _period_label(choice: Period | str) -> str:
@@ -193,14 +179,14 @@ def _period_label(choice: Period | str) -> str:
 
 
 def _filters(store: Store, units: list[Unit], span: tuple[date, date], scope: frozenset[str] | None,
-             instrument_id: str, rules: str) -> View:
+             instrument_id: str, rules: RuleTable | None) -> View:
     """Period, block, unit, counter: the drill-down province → block → unit → counter."""
-    today = live.today()
+    day = today()
     columns = st.columns([2, 2, 3, 2])
-    period = columns[0].selectbox(t("dash.f.period"), [*live.period_choices(span[0], max(span[1], today)), CUSTOM],
+    period = columns[0].selectbox(t("dash.f.period"), [*period_choices(span[0], max(span[1], day)), CUSTOM],
                                   key=PERIOD, format_func=_period_label)
     if period == CUSTOM:
-        dates = columns[0].date_input(t("dash.f.dates"), (today.replace(day=1), today), key=DATES, format="DD/MM/YYYY")
+        dates = columns[0].date_input(t("dash.f.dates"), (day.replace(day=1), day), key=DATES, format="DD/MM/YYYY")
         period = period_between(*dates) if len(dates) == 2 else period_between(dates[0], dates[0])
     blocks = [b for b in BLOCKS if any(u.block == b for u in units)]
     everything = t("dash.all_units" if scope is not None else "dash.province")
@@ -213,8 +199,8 @@ def _filters(store: Store, units: list[Unit], span: tuple[date, date], scope: fr
     counters = {c.counter_id: c.name for c in list_counters(store, unit_id, active_only=False)} if unit_id else {}
     counter_id = columns[3].selectbox(t("dash.f.counter"), [ALL, *counters], key=COUNTER, disabled=not unit_id,
                                       format_func=lambda c: counters.get(c) or t("dash.f.all"))
-    chosen = (live.Slice(frozenset({unit_id}), counter_id or None) if unit_id
-              else live.Slice(frozenset(names)) if block else live.Slice())
+    chosen = (Slice(frozenset({unit_id}), counter_id or None) if unit_id
+              else Slice(frozenset(names)) if block else Slice())
     unit = next((u for u in shown if u.unit_id == unit_id), None)
     return View(period, chosen.within(scope), instrument_id, block, unit, counter_id, counters.get(counter_id, ""),
                 rules)
@@ -223,7 +209,7 @@ def _filters(store: Store, units: list[Unit], span: tuple[date, date], scope: fr
 @st.fragment(run_every=REFRESH_SECONDS)
 def _live(store: Store, view: View) -> None:
     results = _units(*_key(store, view), view.period, view.instrument_id)
-    overview = live.overview(results.groups, results.method)
+    overview = summary.overview(results.groups, results.method)
     st.caption(t("dash.updated", at=f"{results.computed_at:%H:%M:%S %d/%m/%Y}", seconds=REFRESH_SECONDS,
                  previous=results.previous_period.title_vi if results.previous_period else "–"))
     if overview.n == 0:
@@ -248,12 +234,12 @@ def _where(view: View) -> str:
 
 # -- headline ----------------------------------------------------------------------------------------
 
-def _with_margin(overview: live.Overview) -> str:
+def _with_margin(overview: summary.Overview) -> str:
     """76,46 ± 0,81; the index alone when a unit's sample is too small for a margin."""
     return number(overview.sipas) + (f" ± {number(overview.moe)}" if overview.moe is not None else "")
 
 
-def _tiles(store: Store, view: View, results: Results, overview: live.Overview) -> None:
+def _tiles(store: Store, view: View, results: Results, overview: summary.Overview) -> None:
     previous = results.previous_period.title_vi if results.previous_period else ""
     tiles = [
         (t("dash.tile.sipas"), _with_margin(overview),
@@ -266,28 +252,29 @@ def _tiles(store: Store, view: View, results: Results, overview: live.Overview) 
     if overview.response_rate is not None:
         tiles.append((t("dash.tile.rate"), number(overview.response_rate, 1) + " %", None, t("dash.tile.rate_help")))
     points = _points(view, results)
-    if len(points) == 1 and points[0].points is not None:
+    if len(points) == 1 and points[0].points is not None and view.rules is not None:
         tiles.append((t("dash.tile.cchc"), f"{number(points[0].points)} / {number(points[0].max_points)}", None,
-                      live.rule_tables()[view.rules].title))
+                      view.rules.title))
     for column, (label, value, delta, help_text) in zip(st.columns(len(tiles)), tiles, strict=True):
         column.metric(label, value, delta=delta, help=help_text, border=True)
 
 
 def _points(view: View, results: Results) -> list[UnitPoints]:
-    if not view.rules:
+    if view.rules is None:
         return []
-    return [p for p in cchc_points(results, live.rule_tables()[view.rules]) if p.group.n]
+    return [p for p in cchc_points(results, view.rules) if p.group.n]
 
 
 def _weakest(view: View, results: Results, groups: list[GroupResult]) -> None:
     """Where to look first: the lowest unit (or counter) and its lowest element."""
-    found = live.weakest(groups)
+    found = summary.weakest(groups)
     if found is None:
         return
     group, element = found
     name = group.name if view.level != "counter" else _where(view)
-    st.info(t("dash.weakest", name=name, sipas=number(group.sipas), element=_element_names(results)[element],
-              code=element, value=number(group.elements[element])), icon="🔎")
+    element_name = frames.element_names(results.instrument)[element]
+    st.info(t("dash.weakest", name=name, sipas=number(group.sipas), element=element_name, code=element,
+              value=number(group.elements[element])), icon="🔎")
 
 
 def _children(store: Store, view: View, results: Results) -> list[GroupResult]:
@@ -297,10 +284,6 @@ def _children(store: Store, view: View, results: Results) -> list[GroupResult]:
     return list(results.groups)
 
 
-def _element_names(results: Results) -> dict[str, str]:
-    return {e.id: e.text["vi"] for e in results.instrument.elements}
-
-
 # -- tabs --------------------------------------------------------------------------------------------
 
 def _chart(chart: alt.TopLevelMixin, name: str, view: View) -> None:
@@ -308,15 +291,6 @@ def _chart(chart: alt.TopLevelMixin, name: str, view: View) -> None:
     st.altair_chart(chart, width="stretch")
     st.download_button(t("dash.png"), partial(charts.to_png, chart), file_name=f"sipas-{name}-{view.period.label}.png",
                        mime="image/png", on_click="ignore", key=f"png_{name}", icon=":material/download:")
-
-
-RANKING_COLUMNS = ("rank", "name", "sipas", "moe", "n", "change", "previous_rank", "ranked")
-
-
-def _ranking_frame(groups: list[GroupResult]) -> pd.DataFrame:
-    rows = [(g.rank, g.name, g.sipas, g.moe, g.n, g.change, g.previous_rank, g.rank is not None) for g in groups]
-    frame = pd.DataFrame(rows, columns=list(RANKING_COLUMNS))
-    return frame.astype({"rank": float, "previous_rank": float})  # None → NaN, printed "–"
 
 
 # How each numeric column of a table is printed (Vietnamese decimals come from _styled).
@@ -349,7 +323,7 @@ def _ranking_tab(store: Store, view: View, results: Results) -> None:
     points = {p.group.name: p.points for p in _points(view, results)}
     for block, groups in results.blocks().items():
         st.subheader(BLOCKS.get(block, block))
-        frame = _ranking_frame(groups)
+        frame = frames.ranking_frame(groups)
         if frame["sipas"].notna().any():
             _chart(charts.ranking(frame), f"xep-hang-{block}", view)
         _ranking_table(frame, points)
@@ -359,7 +333,7 @@ def _ranking_tab(store: Store, view: View, results: Results) -> None:
 def _flagged_table(store: Store, view: View) -> None:
     """Responses held back as suspect, per unit: a unit with many flags is itself a finding."""
     flagged = _flagged(*_key(store, view), view.period)
-    with st.expander(t("dash.flagged", n=int(flagged["flagged"].sum()) if len(flagged) else 0)):
+    with st.expander(t("dash.flagged", n=int(flagged["flagged"].sum()))):
         if flagged.empty:
             st.caption(t("dash.flagged_none"))
             return
@@ -371,14 +345,11 @@ def _flagged_table(store: Store, view: View) -> None:
 
 
 def _elements_tab(store: Store, view: View, results: Results) -> None:
-    groups = [g for g in _children(store, view, results) if g.sipas is not None]
-    names = _element_names(results)
-    if view.level == "counter" or not groups:
+    frame, order = frames.element_frame(_children(store, view, results), results.instrument)
+    names = frames.element_names(results.instrument)
+    if view.level == "counter" or not order:
         st.info(t("dash.elements_none"))
     else:
-        frame = pd.DataFrame([{"name": g.name, "element": e, "element_name": names.get(e, e), "value": v}
-                              for g in groups for e, v in g.elements.items() if v is not None])
-        order = [g.name for g in sorted(groups, key=lambda g: g.sipas)]
         st.caption(t("dash.heatmap_help") + " " + "; ".join(f"{code}: {name}" for code, name in names.items()))
         _chart(charts.element_heatmap(frame, order), "thanh-phan", view)
     _drill(store, view, results)
@@ -391,42 +362,24 @@ def _drill(store: Store, view: View, results: Results) -> None:
         up = {"block": {BLOCK: ALL}, "unit": {UNIT: ALL, COUNTER: ALL}, "counter": {COUNTER: ALL}}[view.level]
         st.session_state[DRILL] = up
         st.rerun(scope="app")
-    rows = _drill_rows(store, view, results)
+    counters = _counters(*_key(store, view), view.period, view.instrument_id) if view.level == "unit" else None
+    rows = frames.drill_rows(view.level, results, counters)
     if rows is None:
         st.caption(t("dash.drill_bottom"))
         return
-    frame, targets = rows
-    picked = st.dataframe(_styled(frame), hide_index=True, on_select="rerun", selection_mode="single-row",
+    picked = st.dataframe(_styled(frames.drill_frame(rows)), hide_index=True, on_select="rerun",
+                          selection_mode="single-row",
                           key=f"drill_{view.level}_{view.block}_{view.unit.unit_id if view.unit else ''}",
                           column_config={"name": t("dash.col.name"), "sipas": "SIPAS", "moe": "±",
                                          "n": t("dash.col.n")})
     if picked.selection.rows:
-        st.session_state[DRILL] = targets[picked.selection.rows[0]]
+        level, key = rows[picked.selection.rows[0]].opens
+        st.session_state[DRILL] = {FILTER_KEYS[level]: key}
         st.rerun(scope="app")
 
 
-def _drill_rows(store: Store, view: View, results: Results) -> tuple[pd.DataFrame, list[dict[str, str]]] | None:
-    """The table one level down and, per row, the filter values that open it."""
-    method = results.method
-    if view.level == "province":
-        groups = results.blocks()
-        rows = [(BLOCKS.get(b, b), live.overview(g, method)) for b, g in groups.items()]
-        targets = [{BLOCK: b} for b in groups]
-    elif view.level == "block":
-        rows = [(g.name, live.overview([g], method)) for g in results.groups]
-        targets = [{UNIT: g.unit_id or ALL} for g in results.groups]
-    elif view.level == "unit":
-        counters = _counters(*_key(store, view), view.period, view.instrument_id).groups
-        rows = [(g.name, live.overview([g], method)) for g in counters]
-        targets = [{COUNTER: g.counter_id or ALL} for g in counters]
-    else:
-        return None
-    frame = pd.DataFrame([{"name": name, "sipas": o.sipas, "moe": o.moe, "n": o.n} for name, o in rows])
-    return frame, targets
-
-
 def _items_tab(store: Store, view: View, results: Results) -> None:
-    frame = live.answer_distribution(results)
+    frame = frames.answer_distribution(results)
     if frame["count"].sum() == 0:
         st.info(t("dash.empty.chart"))
         return
@@ -459,7 +412,7 @@ def _trend_tab(store: Store, view: View, results: Results) -> None:
 def _choices_tab(store: Store, view: View, results: Results) -> None:
     for section in ("perception", "expectation"):
         st.subheader(t(f"dash.{section}"))
-        frame = live.choice_shares(results, section)
+        frame = frames.choice_shares(results, section)
         if frame.empty:
             st.info(t("dash.empty.chart"))
         else:
@@ -472,10 +425,8 @@ def _feed_tab(store: Store, view: View, results: Results) -> None:
         st.info(t("dash.feed_none"))
         return
     st.caption(t("dash.feed_help", n=len(entries)))
-    frame = pd.DataFrame([{"at": e.submitted_at, "unit": e.unit, "counter": e.counter, "comment": e.comment or "",
-                           "low": ", ".join(e.dissatisfied_items)} for e in entries])
     # A dataframe shows citizens' words as plain text: nothing they type is read as Markdown or HTML.
-    st.dataframe(frame, hide_index=True, column_config={
+    st.dataframe(frames.feed_frame(entries), hide_index=True, column_config={
         "at": st.column_config.DatetimeColumn(t("dash.col.at"), format="HH:mm DD/MM/YYYY"),
         "unit": t("dash.col.unit"), "counter": t("dash.col.counter"),
         "comment": st.column_config.TextColumn(t("dash.col.comment"), width="large"),
@@ -485,48 +436,36 @@ def _feed_tab(store: Store, view: View, results: Results) -> None:
 def _files_tab(store: Store, view: View, results: Results) -> None:
     st.caption(t("dash.files_help", where=_where(view), period=view.period.title_vi))
     stem = f"sipas-{view.period.label}"
-    table = live.rule_tables()[view.rules] if view.rules else None
     # Built only when clicked: a report costs a second computation.
-    st.download_button(t("dash.xlsx"), partial(live.workbook, results, table), file_name=f"{stem}.xlsx",
+    st.download_button(t("dash.xlsx"), partial(workbook, results, view.rules), file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
                        icon=":material/table:")
-    st.download_button(t("dash.pdf"), partial(live.report_pdf, live.SlicedSource(store, view.slice), results, table),
+    st.download_button(t("dash.pdf"), partial(report_pdf, SlicedSource(store, view.slice), results, view.rules),
                        file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
                        icon=":material/picture_as_pdf:")
 
 
 # -- TV mode -----------------------------------------------------------------------------------------
 
-def _tv_screens(results: Results) -> list[tuple[str, list[GroupResult], list[GroupResult], str]]:
-    """(block, its units, the units on this screen, "1/2"): each block's units in the chart's order,
-    cut into screens of TV_ROWS units so that the type stays large."""
-    screens = []
-    for block, groups in results.blocks().items():
-        indexed = [g for g in groups if g.sipas is not None]
-        shown = sorted(indexed, key=lambda g: (g.rank is None, g.rank or 0, -g.sipas))  # as the chart orders
-        parts = [shown[i:i + TV_ROWS] for i in range(0, len(shown), TV_ROWS)]
-        screens += [(block, groups, part, f"{k}/{len(parts)}") for k, part in enumerate(parts, start=1)]
-    return screens
-
-
 @st.fragment(run_every=TV_SECONDS)
 def _tv(store: Store, scope: frozenset[str] | None, period: Period, instrument_id: str) -> None:
     """One block at a time, large: its index, responses, and its ranking. Nothing citizens wrote."""
     st.html(TV_CSS)
-    results = _units(store, str(store.path), live.Slice().within(scope), period, instrument_id)
-    screens = _tv_screens(results)
+    results = _units(store, str(store.path), Slice().within(scope), period, instrument_id)
+    screens = frames.tv_screens(results)
     if not screens:
         st.info(t("dash.empty.selection", what=t("dash.province"), period=period.title_vi))
         return
     turn = st.session_state.get(TV_TURN, 0)
     st.session_state[TV_TURN] = turn + 1
-    block, groups, part, page_of = screens[turn % len(screens)]
-    overview = live.overview(groups, results.method)
-    st.title(f"{BLOCKS.get(block, block)} · {period.title_vi}")
+    screen = screens[turn % len(screens)]
+    overview = summary.overview(screen.groups, results.method)
+    st.title(f"{BLOCKS.get(screen.block, screen.block)} · {period.title_vi}")
     left, middle, right = st.columns(3)
     left.metric(t("dash.tile.sipas"), _with_margin(overview))
     middle.metric(t("dash.tile.n"), count(overview.n))
-    block_units = live.Slice(frozenset(g.key for g in groups)).within(scope)
+    block_units = Slice(frozenset(g.key for g in screen.groups)).within(scope)
     right.metric(t("dash.tile.today"), count(_today(store, str(store.path), block_units, instrument_id)))
-    st.altair_chart(charts.large(charts.ranking(_ranking_frame(part), bar_height=42, label_limit=640)), width="stretch")
-    st.caption(t("dash.tv.caption", seconds=TV_SECONDS, page=page_of))
+    ranking = charts.ranking(frames.ranking_frame(screen.shown), bar_height=42, label_limit=640)
+    st.altair_chart(charts.large(ranking), width="stretch")
+    st.caption(t("dash.tv.caption", seconds=TV_SECONDS, page=f"{screen.page}/{screen.pages}"))

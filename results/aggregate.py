@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 
+from results.cases import CaseStats, case_stats
 from results.catalog import Catalog, load_catalog
 from results.formulas import (
     as_float,
@@ -30,7 +31,9 @@ from results.formulas import (
 from results.margins import GroupCounts, bootstrap_se, linearisation_se
 from results.method import Method
 from results.model import GROUPINGS, ChoiceResult, GroupResult, ItemResult, Results
+from results.ranks import with_standings
 from results.scope import GROUP_KEYS, Scope, Source, open_cursor
+from results.targets import with_outlooks
 from survey_app.core.config import BLOCKS, DEFAULT_INSTRUMENT, TIMEZONE
 from survey_app.core.formats import number
 from survey_app.core.periods import Period, current_year, parse_period
@@ -52,12 +55,14 @@ class _Meta:
 def compute(source: Source, period: Period | str | None = None, *, by: str = "unit",
             instrument_id: str = DEFAULT_INSTRUMENT, method: Method | None = None,
             include_flagged: bool = False, margins: bool = True, choices: bool = True,
-            compare: bool = True) -> Results:
+            compare: bool = True, today: date | None = None) -> Results:
     """All indices of `period` (default: this year, Vietnam time) grouped `by` unit, block, counter,
     field (or month, week for trends).
 
     `margins`, `choices` and `compare` (ranking change against the previous period of the same
     length) can be switched off when a caller needs only the point indices, which is faster.
+    By unit, ranked units get rank intervals and their standing in the block (with margins), and
+    units with a target for the period's year its outlook as of `today` (default: today in Vietnam).
     """
     if by not in GROUP_KEYS:
         raise ValueError(f"--by phải là một trong {', '.join(GROUPINGS)} (unknown grouping {by!r:.20})")
@@ -72,6 +77,13 @@ def compute(source: Source, period: Period | str | None = None, *, by: str = "un
             groups = _with_previous(rank_within_blocks(groups), rank_within_blocks(before))
         elif by == "unit":
             groups = rank_within_blocks(groups)
+        stats = case_stats(cur, period, by)
+        groups = [replace(g, cases=stats.get(g.key, CaseStats(0, 0, 0, 0, None))) if by in ("unit", "block")
+                  else g for g in groups]
+        if by == "unit":
+            if margins:
+                groups = with_standings(groups, method.confidence_z)
+            groups = with_outlooks(cur, groups, period, today or datetime.now(TIMEZONE).date(), method.confidence_z)
     return Results(
         period=period, previous_period=previous, by=by, instrument=catalog.instrument,
         instrument_versions=catalog.versions, elements=catalog.elements, method=method,

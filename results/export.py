@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from results.cchc import RuleTable, UnitPoints
 from results.model import GroupResult, ItemResult, Results
+from results.priorities import ElementPriority, UnitPriorities
 from survey_app.core.config import BLOCKS
 from survey_app.core.i18n import t
 
@@ -68,13 +69,44 @@ def result_columns(results: Results) -> list[Column]:
     if results.previous_period is not None:
         columns.append(_index_column("change", f"Thay đổi so với {results.previous_period.label}", lambda g: g.change))
     columns += [_index_column(e, e, lambda g, e=e: g.elements.get(e)) for e, _ in results.elements]
+    if results.by == "unit":
+        columns += standing_columns()
     columns += [
         _index_column("overall", "Hài lòng chung (%)", lambda g: g.overall.index if g.overall else None),
         Column("dossiers", "Số hồ sơ", lambda g: g.dossiers, 0),
         _index_column("response_rate", "Tỷ lệ phản hồi (%)", lambda g: g.response_rate),
         _index_column("qd766_ratio", "Tỷ lệ hài lòng QĐ 766 (%)", lambda g: g.qd766_ratio),
     ]
+    if results.by in ("unit", "block"):
+        columns += [
+            Column("cases_opened", "Phản ánh", lambda g: g.cases.opened if g.cases else None),
+            Column("cases_on_time_pct", "Trả lời đúng hạn (%)", lambda g: g.cases.on_time_pct if g.cases else None, 1),
+            Column("cases_median_hours", "Thời gian trả lời (giờ, trung vị)",
+                   lambda g: g.cases.median_hours if g.cases else None, 1),
+        ]
     return columns
+
+
+VS_BLOCK_VI = {"above": "cao hơn", "below": "thấp hơn", "same": "không khác biệt"}
+
+
+def standing_columns() -> list[Column]:
+    """Rank interval, standing against the block's mean, tied band, and the year's target."""
+    def interval(g: GroupResult) -> str | None:
+        return None if g.rank_low is None else f"{g.rank_low}–{g.rank_high}"
+
+    def outlook(get: Callable[[Any], float | None]) -> Callable[[GroupResult], float | None]:
+        return lambda g: None if g.outlook is None else get(g.outlook)
+
+    return [
+        Column("rank_interval", "Khoảng hạng 95 %", interval),
+        Column("vs_block", "So với trung bình khối", lambda g: VS_BLOCK_VI.get(g.vs_block or "")),
+        Column("rank_band", "Nhóm hạng", lambda g: g.rank_band),
+        _index_column("target", "Chỉ tiêu năm", outlook(lambda o: o.target)),
+        _index_column("gap", "Chênh lệch với chỉ tiêu", outlook(lambda o: o.gap)),
+        _index_column("projected", "Dự báo cuối năm", outlook(lambda o: o.projected)),
+        _index_column("p_target", "Xác suất đạt chỉ tiêu", outlook(lambda o: o.p_target)),
+    ]
 
 
 def provenance_columns(results: Results, table: RuleTable | None = None) -> list[Column]:
@@ -169,12 +201,26 @@ def group_json(group: GroupResult, results: Results) -> dict[str, Any]:
         "previous_sipas": group.previous_sipas, "change": group.change,
         "dossiers": group.dossiers, "response_rate": group.response_rate, "qd766_ratio": group.qd766_ratio,
         "channels": group.channels,
+        "cases_opened": group.cases.opened if group.cases else None,
+        "cases_on_time_pct": group.cases.on_time_pct if group.cases else None,
+        "cases_median_hours": group.cases.median_hours if group.cases else None,
         "questions": {q: {"section": c.section, "multiple": c.multiple, "base": c.base, "counts": c.counts,
                           "pct": c.shares} for q, c in group.questions.items()},
         "period": results.period.label, "rule_set": results.method.name,
         "instrument": results.instrument.id, "instrument_versions": list(results.instrument_versions),
         "margin_method": results.method.margin,
+        "rank_low": group.rank_low, "rank_high": group.rank_high, "vs_block": group.vs_block,
+        "rank_band": group.rank_band, **outlook_json(group),
     }
+
+
+def outlook_json(group: GroupResult) -> dict[str, Any]:
+    """The target keys, present only where the unit has a target for the period's year."""
+    o = group.outlook
+    if o is None:
+        return {}
+    return {"target": o.target, "gap": o.gap, "projected": o.projected, "projected_low": o.projected_low,
+            "projected_high": o.projected_high, "p_target": o.p_target, "target_year": o.year}
 
 
 def to_json(results: Results) -> str:
@@ -299,3 +345,59 @@ def write_xlsx(results: Results, path: str | Path, points: Sequence[UnitPoints] 
 
 def block_title(block: str | None) -> str:
     return BLOCKS.get(block or "", block or "")
+
+
+# -- priorities (results/priorities.py) ------------------------------------------------------------------
+
+QUADRANT_VI = {"concentrate": "Tập trung cải thiện", "keep_up": "Duy trì", "low_priority": "Ưu tiên thấp",
+               "possible_overkill": "Có thể thừa nguồn lực"}
+METHOD_VI = {"relative_weights": "trọng số tương đối (Johnson 2000)", "spearman": "tương quan Spearman (mẫu nhỏ)"}
+
+
+def priorities_json(found: Sequence[UnitPriorities], results: Results) -> str:
+    """One object per unit: unit_id, n, method, elements [{element, performance, importance, …}]."""
+    return json.dumps([{
+        "unit_id": u.unit_id, "name": u.name, "block": u.block, "n": u.n, "method": u.method,
+        "r_squared": u.r_squared, "note": u.note, "period": results.period.label,
+        "elements": [{"element": e.element, "name": e.name, "performance": e.performance,
+                      "importance": e.importance, "importance_low": e.importance_low,
+                      "importance_high": e.importance_high, "potential": e.potential,
+                      "points_at_stake": e.points_at_stake, "priority": e.priority, "quadrant": e.quadrant,
+                      "items": e.items} for e in u.elements],
+    } for u in found], ensure_ascii=False, indent=1) + "\n"
+
+
+def priority_rows(found: Sequence[UnitPriorities]) -> list[tuple[UnitPriorities, ElementPriority | None]]:
+    """A row per element of each unit, and one row for a unit without priorities (its note)."""
+    return [(u, e) for u in found for e in (u.elements or (None,))]
+
+
+def priority_columns() -> list[Column]:
+    def element(get: Callable[[ElementPriority], Any]) -> Callable[[tuple[Any, ElementPriority | None]], Any]:
+        return lambda row: None if row[1] is None else get(row[1])
+
+    return [
+        Column("unit_id", "Mã", lambda r: r[0].unit_id),
+        Column("name", "Đơn vị", lambda r: r[0].name),
+        Column("n", "Số phiếu", lambda r: r[0].n),
+        Column("method", "Phương pháp", lambda r: METHOD_VI.get(r[0].method or "", r[0].note)),
+        Column("priority", "Thứ tự ưu tiên", element(lambda e: e.priority)),
+        Column("element", "Thành phần", element(lambda e: e.element)),
+        _index_column("performance", "Kết quả S_e (%)", element(lambda e: e.performance)),
+        Column("importance", "Mức quan trọng", element(lambda e: e.importance), 3),
+        Column("importance_low", "Quan trọng: cận dưới 95 %", element(lambda e: e.importance_low), 3),
+        Column("importance_high", "Quan trọng: cận trên 95 %", element(lambda e: e.importance_high), 3),
+        _index_column("potential", "Tiềm năng cải thiện", element(lambda e: e.potential)),
+        _index_column("points_at_stake", "Điểm CCHC có thể tăng", element(lambda e: e.points_at_stake)),
+        Column("quadrant", "Nhóm", element(lambda e: QUADRANT_VI.get(e.quadrant or ""))),
+    ]
+
+
+def write_priorities_xlsx(found: Sequence[UnitPriorities], results: Results, path: str | Path,
+                          table: RuleTable | None = None) -> None:
+    book = Workbook()
+    book.remove(book.active)
+    _sheet(book, "Ưu tiên cải thiện", priority_columns(), priority_rows(found))
+    notes = [Column("what", "Mục", lambda r: r[0]), Column("value", "Giá trị", lambda r: r[1])]
+    _sheet(book, "Ghi chú", notes, _notes(results, table))
+    book.save(path)

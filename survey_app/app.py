@@ -8,6 +8,7 @@ back to the visitor's first page).
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 from functools import partial
 
@@ -15,10 +16,11 @@ import streamlit as st
 
 from survey_app.admin import accounts
 from survey_app.admin.accounts import User
+from survey_app.cases import scheduler
 from survey_app.core import config
 from survey_app.core.i18n import t
 from survey_app.store import Store, StoreUnavailable, open_store
-from survey_app.ui import admin, dashboard, login, staff_qr, survey
+from survey_app.ui import admin, cases, dashboard, login, staff_qr, survey
 
 log = logging.getLogger("survey_app")
 
@@ -27,7 +29,19 @@ log = logging.getLogger("survey_app")
 def _store(path: str) -> Store:
     store = open_store(path)
     atexit.register(store.close)  # drain the write queue and checkpoint when the server stops
+    running = scheduler.start(store)  # escalation and e-mail: once per process, like the store
+    if running is not None:
+        atexit.register(running.stop)  # runs before store.close (atexit is last in, first out)
     return store
+
+
+@st.cache_resource(show_spinner=False)
+def _freeze_start_up_heap() -> bool:
+    """Once per process, after the first run imported every page: the modules, DuckDB and the store
+    stay for the process's life, so Python's automatic full collections need not scan them again."""
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 def _pages(store: Store, user: User) -> dict[str, list[st.Page]]:
@@ -37,17 +51,19 @@ def _pages(store: Store, user: User) -> dict[str, list[st.Page]]:
     # staff_qr takes None as "every unit": that is an admin's view.
     codes = [st.Page(partial(staff_qr.page, store, user.unit_id if user.role == "staff" else None),
                      title=t("nav.qr"), url_path="staff-qr")]
+    queue = [st.Page(partial(cases.queue_page, store, user), title=t("nav.cases"), url_path="cases")]
     account = [st.Page(partial(login.account_page, store, user), title=t("nav.account"), url_path="account")]
     if user.role == "staff":
-        return {t("nav.work"): codes, t("nav.me"): account}
+        return {t("nav.work"): codes + queue, t("nav.me"): account}
     if user.role == "leader":
-        return {t("nav.work"): results, t("nav.me"): account}
+        return {t("nav.work"): results + queue, t("nav.me"): account}
     admin_pages = [
         st.Page(partial(page, store, user), title=t(f"nav.admin.{slug}"), url_path=f"admin-{slug}")
         for slug, page in (("units", admin.units_page), ("users", admin.users_page),
-                           ("review", admin.review_page), ("data", admin.data_page), ("audit", admin.audit_page))
+                           ("review", admin.review_page), ("data", admin.data_page), ("audit", admin.audit_page),
+                           ("case_rules", cases.rules_page))
     ]
-    return {t("nav.admin"): admin_pages, t("nav.work"): results + codes, t("nav.me"): account}
+    return {t("nav.admin"): admin_pages, t("nav.work"): results + queue + codes, t("nav.me"): account}
 
 
 def main() -> None:
@@ -59,9 +75,14 @@ def main() -> None:
         st.error(t("app.unavailable"))
         st.caption(t("app.unavailable", "en"))
         return
+    _freeze_start_up_heap()
     if "k" in st.query_params:
         pages = [st.Page(partial(survey.page, store), title=t("app.title"), url_path="survey", default=True)]
         st.navigation(pages, position="hidden").run()
+        return
+    if "case" in st.query_params:  # a citizen with a case code: the lookup page and nothing else
+        st.navigation([st.Page(partial(cases.public_page, store), title=t("case.public_title"), url_path="case",
+                               default=True)], position="hidden").run()
         return
     user = login.current_user(store)
     if user is None:

@@ -84,8 +84,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Prepare the database (schema, units, demo data when empty), then hand over to Streamlit."""
+def _prepare_to_serve(args: argparse.Namespace) -> None:
+    """Schema, units, demo data when empty, retention, first admin; the app then finds SIPAS_DB."""
     import os
 
     from survey_app.demo.generate import generate_demo, has_responses
@@ -102,9 +102,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         maintenance.purge_contacts(store)  # the retention period holds even if nobody runs the command
         _first_admin(store)  # scripts/run.sh on a fresh checkout: someone must be able to log in
     os.environ["SIPAS_DB"] = str(config.db_path(args.db))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Prepare the database, then hand over to Streamlit."""
+    import os
+
+    _prepare_to_serve(args)
     app = Path(__file__).with_name("app.py")
     os.execvp(sys.executable, [sys.executable, "-m", "streamlit", "run", str(app),
                                "--server.port", str(args.port), *args.streamlit_args])
+
+
+def cmd_production(args: argparse.Namespace) -> int:
+    """Prepare the database, then run the app on 127.0.0.1 behind nginx until Ctrl-C or SIGTERM."""
+    from survey_app import front
+
+    _prepare_to_serve(args)
+    return front.serve(args.port, config.DATA_DIR / "front", listen=args.listen)
 
 
 def _place_args(parser: argparse.ArgumentParser) -> None:
@@ -225,6 +240,66 @@ def cmd_dossiers_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_targets_import(args: argparse.Namespace) -> int:
+    from survey_app.admin.targets import import_targets_file
+
+    with _store(args) as store:
+        count = import_targets_file(store, _actor(), Path(args.file))  # TargetsFileError is a ValueError: exit 2
+    print(f"Đã nhập chỉ tiêu của {count} đơn vị (targets imported).")
+    return 0
+
+
+def _add_targets_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("targets", help="yearly SIPAS targets per unit")
+    targets = p.add_subparsers(dest="targets_command", required=True)
+    imp = targets.add_parser("import", parents=[common], help="import a CSV with unit_id, year, sipas [, TC, TT …]")
+    imp.add_argument("file", help="CSV: unit_id,year,sipas (optional element columns TC, TT, CC, KQ, PA)")
+    imp.set_defaults(run=cmd_targets_import)
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    import json
+
+    from survey_app.cases import workflow
+
+    at = workflow.now()
+    with _store(args) as store:
+        cases = workflow.list_cases(store, None, unit_id=args.unit, overdue=args.overdue, at=at)
+    rows = [{"case_id": str(c.case_id), "code": c.code, "response_id": str(c.response_id), "unit_id": c.unit_id,
+             "status": c.status, "opened_at": c.opened_at.isoformat(), "due_at": c.due_at.isoformat(),
+             "overdue": c.overdue(at)} for c in cases]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{'code':<12} {'unit_id':<22} {'status':<11} {'opened_at':<17} {'due_at':<17} overdue")
+    for c in cases:
+        print(f"{c.code:<12} {c.unit_id:<22.22} {c.status:<11} {c.opened_at:%Y-%m-%d %H:%M} "
+              f"{c.due_at:%Y-%m-%d %H:%M} {'x' if c.overdue(at) else ''}")
+    print(f"{len(cases)} phản ánh (cases)")
+    return 0
+
+
+def cmd_cases_escalate(args: argparse.Namespace) -> int:
+    from survey_app.cases import workflow
+
+    with _store(args) as store:
+        done = workflow.escalate_overdue(store, actor=_actor())
+    for e in done:
+        print(f"{e.case_id} {e.unit_id} → {e.escalated_to or 'thành phố'}: {', '.join(e.leaders) or '-'}")
+    print(f"Đã chuyển {len(done)} phản ánh quá hạn lên cấp trên ({len(done)} overdue cases escalated).")
+    return 0
+
+
+def _add_cases_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("cases", help="citizens' complaints the units must answer by a deadline")
+    cases = p.add_subparsers(dest="cases_command", required=True)
+    lst = cases.add_parser("list", parents=[common], help="the cases, overdue first")
+    lst.add_argument("--unit", help="only this unit's cases")
+    lst.add_argument("--overdue", action="store_true", help="only cases past their deadline")
+    lst.add_argument("--format", choices=["table", "json"], default="table")
+    lst.set_defaults(run=cmd_cases_list)
+    cases.add_parser("escalate", parents=[common], help="hand overdue cases to the parent unit's leaders"
+                     ).set_defaults(run=cmd_cases_escalate)
+
+
 def _add_dossiers_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("dossiers", help="dossier counts per unit and period (sample sizes, response rates)")
     dossiers = p.add_subparsers(dest="dossiers_command", required=True)
@@ -255,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", type=int, default=20_000, help="demo responses when the database is empty (0: none)")
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed on to `streamlit run`")
     p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("production", parents=[common],
+                       help="the app behind nginx, in the foreground (scripts/serve-production.sh)")
+    p.add_argument("--port", type=int, default=8080, help="the port nginx listens on")
+    p.add_argument("--listen", default="0.0.0.0", help="the address nginx listens on")
+    p.add_argument("--demo", type=int, default=0, help="demo responses when the database is empty")
+    p.set_defaults(run=cmd_production)
 
     p = sub.add_parser("link", parents=[common], help="print the signed survey link of a unit or counter")
     _place_args(p)
@@ -295,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     hours.add_argument("hours", nargs="?", help="e.g. 'T2-T6 07:30-17:00; T7 07:30-11:30'; leave out for the default")
     hours.set_defaults(run=cmd_integrity_hours)
     _add_dossiers_parser(sub, common)
+    _add_targets_parser(sub, common)
+    _add_cases_parser(sub, common)
     return parser
 
 

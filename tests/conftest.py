@@ -19,6 +19,9 @@ def _integrity_rules_off(monkeypatch: pytest.MonkeyPatch) -> None:
     flag. Off unless a test turns them on (tests/test_integrity.py); servers started by tests inherit this."""
     for rule in fields(config.FlagRules):
         monkeypatch.setenv(f"SIPAS_FLAG_{rule.name.upper()}", "" if isinstance(rule.default, str) else "0")
+    # The app's scheduler escalates and mails in the background: off unless a test starts it (test_mail.py).
+    monkeypatch.setenv("SIPAS_SCHEDULER_SECONDS", "0")
+    monkeypatch.delenv("SIPAS_SMTP_URL", raising=False)
 
 
 @pytest.fixture

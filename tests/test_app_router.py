@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from logins import APP, add_user, add_wards, cheap_hashes, log_in, nav_paths, open_page, query
+from logins import APP, add_user, add_wards, hand_to_app, log_in, nav_paths, open_page, query
 from streamlit.testing.v1 import AppTest
 
 import survey_app.ui
@@ -19,15 +19,13 @@ from survey_app.core import config
 from survey_app.db.store import Store
 from survey_app.ui import login
 
-ADMIN_PAGES = {"admin-units", "admin-users", "admin-review", "admin-data", "admin-audit"}
+ADMIN_PAGES = {"admin-units", "admin-users", "admin-review", "admin-data", "admin-audit", "admin-case_rules"}
 
 
 @pytest.fixture
 def app_db(store: Store, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The demo units, wards under Cầu Giấy and one user of each role, handed over to the app."""
-    cheap_hashes(monkeypatch)
-    monkeypatch.setattr(config, "DATA_DIR", tmp_path)
-    monkeypatch.setenv("SIPAS_DB", str(db_path))
+    hand_to_app(db_path, tmp_path, monkeypatch)
     add_wards(store)
     add_user(store, "quan-tri", "admin")
     add_user(store, "cau-giay", "leader", "q-cau-giay")
@@ -70,9 +68,9 @@ def test_survey_link_gets_only_the_survey_even_after_login(app_db: Path) -> None
 
 
 @pytest.mark.parametrize(("name", "pages", "landing"), [
-    ("lan", {"staff-qr", "account"}, "Mã QR và áp phích"),
-    ("cau-giay", {"dashboard", "account"}, "Kết quả đánh giá"),
-    ("quan-tri", ADMIN_PAGES | {"dashboard", "staff-qr", "account"}, "Đơn vị và quầy"),
+    ("lan", {"staff-qr", "cases", "account"}, "Mã QR và áp phích"),
+    ("cau-giay", {"dashboard", "cases", "account"}, "Kết quả đánh giá"),
+    ("quan-tri", ADMIN_PAGES | {"dashboard", "cases", "staff-qr", "account"}, "Đơn vị và quầy"),
 ])
 def test_each_role_sees_exactly_its_pages(app_db: Path, name: str, pages: set[str], landing: str) -> None:
     at = log_in(name)
@@ -140,7 +138,7 @@ def test_own_password_change(app_db: Path) -> None:
     at = next(b for b in at.button if b.label == "Đổi mật khẩu").click().run()
     assert at.success[0].value == "Đã đổi mật khẩu."
     at = at.sidebar.button(key="logout").click().run()
-    assert nav_paths(log_in("lan", "mat-khau-moi-2026", at)) == {"staff-qr", "account"}
+    assert nav_paths(log_in("lan", "mat-khau-moi-2026", at)) == {"staff-qr", "cases", "account"}
 
 
 # -- single sign-on (st.login) ---------------------------------------------------------------------
@@ -167,7 +165,7 @@ def test_sso_offers_its_button_and_maps_the_email_to_the_account(app_db: Path) -
     at = sso_app(app_db, is_logged_in=False)
     assert at.button(key="sso_login").label == "Đăng nhập bằng tài khoản công vụ"
     at = sso_app(app_db, is_logged_in=True, email="Lan@hanoi.gov.vn", email_verified=True)
-    assert nav_paths(at) == {"staff-qr", "account"}
+    assert nav_paths(at) == {"staff-qr", "cases", "account"}
     assert query(app_db, "SELECT actor, action FROM audit_log WHERE action = 'login.sso'") == [("lan", "login.sso")]
     at = at.sidebar.button(key="logout").click().run()  # also ends the provider's session here
     assert nav_paths(at) == {"login"} and at.button(key="sso_login")

@@ -27,8 +27,8 @@ from tests.results_fixtures import add, answers, dvc
 CAU_GIAY, BA_DINH = "q-cau-giay", "q-ba-dinh"
 NEW_WARD = Unit("p-moi", "Phường Mới Thành Lập", "huyen", CAU_GIAY)
 COMMENT = "**Chờ lâu** <b>quá</b> [bấm](http://x.vn)"
-TABS = ("Xếp hạng", "Thành phần, chi tiết", "Từng tiêu chí", "Xu hướng, giờ trong tuần", "Nhận định, mong đợi",
-        "Ý kiến người dân", "Tải về")
+TABS = ("Xếp hạng", "Ưu tiên cải thiện", "Thành phần, chi tiết", "Từng tiêu chí", "Xu hướng, giờ trong tuần",
+        "Nhận định, mong đợi", "Ý kiến người dân", "Tải về")
 
 
 def dashboard_app(db: str, scope: tuple[str, ...] | None) -> None:

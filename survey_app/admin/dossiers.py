@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,8 @@ class DossierCount:
     dossiers: int
 
 
-def _reader(text: str) -> csv.DictReader[str]:
+def csv_reader(text: str) -> csv.DictReader[str]:
+    """Rows of a CSV as people save it: UTF-8 with or without a BOM, comma or semicolon separated."""
     text = text.lstrip("\ufeff")  # Excel writes a BOM
     try:  # Excel in a Vietnamese locale separates with ';'
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;")
@@ -55,7 +57,7 @@ def _count(raw: str) -> int | None:
 
 def read_dossiers_csv(text: str, known_units: set[str], source: str = "CSV") -> list[DossierCount]:
     """Parse and check every row; raise DossiersFileError listing each problem."""
-    reader = _reader(text)
+    reader = csv_reader(text)
     fields = [f.strip() for f in reader.fieldnames or []]
     missing = [c for c in COLUMNS if c not in fields]
     if missing:
@@ -110,12 +112,16 @@ def import_dossiers_csv(store: Store, text: str, source: str = "CSV") -> int:
     return write_dossiers(store, read_dossiers_csv(text, known, source))
 
 
-def import_dossiers_file(store: Store, path: Path) -> int:
+def read_text_file(path: Path, error: Callable[[str, list[str]], ValueError]) -> str:
+    """A CSV file's text; `error(source, problems)` when it is not UTF-8 text."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise DossiersFileError(str(path), [both("import.not_utf8")]) from None
-    return import_dossiers_csv(store, text, str(path))
+        raise error(str(path), [both("import.not_utf8")]) from None
+
+
+def import_dossiers_file(store: Store, path: Path) -> int:
+    return import_dossiers_csv(store, read_text_file(path, DossiersFileError), str(path))
 
 
 def list_dossiers(store: Store, unit_id: str | None = None) -> list[DossierCount]:

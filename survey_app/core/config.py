@@ -75,3 +75,46 @@ def flag_rules() -> FlagRules:
         except ValueError:
             raise Refused("config.not_a_number", name=name, value=value) from None
     return FlagRules(**given)
+
+
+@dataclass(frozen=True)
+class CaseRules:
+    """Which responses open a case and how long the unit has to answer (survey_app/cases).
+
+    These are the defaults; an admin overrides any of them on the admin page (table case_rules).
+    """
+
+    dissatisfied: str = "1,2"  # the rating codes that count as dissatisfied
+    items: str = "any"  # "any": a dissatisfied rating on any item or on HL; "overall": on HL only
+    needs: str = "comment_or_contact"  # also a comment or a contact given with consent; "none": the rating alone
+    deadline_days: int = 5  # working days to answer; weekends and holidays are skipped
+    weekend: str = "5,6"  # Python weekday numbers of the days off (Saturday, Sunday)
+
+    @property
+    def dissatisfied_codes(self) -> frozenset[int]:
+        return frozenset(int(code) for code in self.dissatisfied.split(",") if code.strip())
+
+    @property
+    def weekend_days(self) -> frozenset[int]:
+        return frozenset(int(day) for day in self.weekend.split(",") if day.strip())
+
+
+# National holidays on fixed solar dates (month, day): New Year, Reunification, Labour Day,
+# National Day and the day before it. Lunar ones are entered per year in the holidays table.
+FIXED_HOLIDAYS = ((1, 1), (4, 30), (5, 1), (9, 1), (9, 2))
+
+
+def smtp_url() -> str | None:
+    """SIPAS_SMTP_URL, e.g. smtp://user:pass@mail.example.vn:587?from=sipas@example.vn&starttls=1;
+    unset or empty: no e-mail is sent."""
+    return os.environ.get("SIPAS_SMTP_URL") or None
+
+
+def scheduler_seconds() -> float:
+    """How often the app's scheduler runs (escalation, e-mail); 0 switches it off."""
+    return float(os.environ.get("SIPAS_SCHEDULER_SECONDS", "300"))
+
+
+def digest_hour() -> int:
+    """The hour (Vietnam time) from which the day's digest goes out."""
+    return int(os.environ.get("SIPAS_DIGEST_HOUR", "7"))

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from survey_app.admin import accounts, administration, audit, units
+from survey_app.admin import accounts, administration, audit, targets, units
 from survey_app.admin.accounts import User
 from survey_app.core.config import BLOCKS, ROLES
 from survey_app.core.i18n import Refused, t
@@ -185,6 +185,15 @@ def _dossiers_import(store: Store, user: User) -> None:
                    partial(administration.import_dossiers, store, user.username, preview))
 
 
+def _targets_import(store: Store, user: User) -> None:
+    preview = _uploaded_preview("targets", partial(targets.preview_targets, store))
+    if preview is None:
+        return
+    _table([{t("col.unit_id"): r.unit_id, t("col.year"): r.year, "SIPAS": r.sipas, **r.elements}
+            for r in preview.rows])
+    _import_button("targets", len(preview.rows), partial(targets.import_targets, store, user.username, preview))
+
+
 def units_page(store: Store, user: User) -> None:
     _header("admin.units.title", user)
     all_units = units.list_units(store, active_only=False)
@@ -345,6 +354,7 @@ def data_page(store: Store, user: User) -> None:
     st.button(t("admin.keys.rotate"), key="adm_keys_rotate", disabled=not st.session_state.get("adm_keys_confirm"),
               on_click=_act, args=(partial(_rotate, store, user),))
     _dossiers_import(store, user)
+    _targets_import(store, user)
     st.subheader(t("admin.backup.title"))
     st.caption(t("admin.backup.help"))
     st.button(t("admin.backup.go"), key="adm_backup", on_click=_act, args=(partial(_backup, store, user),))

@@ -24,6 +24,7 @@ from results import Period, Results, compute, frames, live, summary
 from results.cchc import RuleTable, UnitPoints, cchc_points, rule_tables
 from results.downloads import report_pdf, workbook
 from results.model import GroupResult
+from results.priorities import UnitPriorities, priorities
 from results.slicing import Slice, SlicedSource
 from survey_app.admin.units import Unit, list_counters, list_units
 from survey_app.core import config, formats
@@ -99,6 +100,15 @@ def _units(_store: Store, db: str, slice_: Slice, period: Period, instrument_id:
 def _counters(_store: Store, db: str, slice_: Slice, period: Period, instrument_id: str) -> Results:
     return compute(SlicedSource(_store, slice_), period, by="counter", instrument_id=instrument_id,
                    choices=False, compare=False)
+
+
+@_slow_cached
+def _priorities(_store: Store, db: str, slice_: Slice, period: Period, instrument_id: str, rules_name: str,
+                _rules: RuleTable | None) -> list[UnitPriorities]:
+    """Priorities of the slice's units; slow-cached: their bootstrap costs a second at a million responses."""
+    source = SlicedSource(_store, slice_)
+    results = compute(source, period, instrument_id=instrument_id, choices=False, compare=False)
+    return priorities(source, period, instrument_id=instrument_id, rules=_rules, results=results)
 
 
 @_cached
@@ -217,9 +227,10 @@ def _live(store: Store, view: View) -> None:
         return
     _tiles(store, view, results, overview)
     _weakest(view, results, _children(store, view, results))
-    labels = [t(f"dash.tab.{name}") for name in ("ranking", "elements", "items", "trend", "choices", "feed", "files")]
-    tabs = st.tabs(labels, key=TAB, on_change="rerun")
-    sections = (_ranking_tab, _elements_tab, _items_tab, _trend_tab, _choices_tab, _feed_tab, _files_tab)
+    names = ("ranking", "priorities", "elements", "items", "trend", "choices", "feed", "files")
+    tabs = st.tabs([t(f"dash.tab.{name}") for name in names], key=TAB, on_change="rerun")
+    sections = (_ranking_tab, _priorities_tab, _elements_tab, _items_tab, _trend_tab, _choices_tab, _feed_tab,
+                _files_tab)
     for tab, section in zip(tabs, sections, strict=True):
         if tab.open:  # only the open tab runs its queries and sends its charts
             with tab:
@@ -255,8 +266,31 @@ def _tiles(store: Store, view: View, results: Results, overview: summary.Overvie
     if len(points) == 1 and points[0].points is not None and view.rules is not None:
         tiles.append((t("dash.tile.cchc"), f"{number(points[0].points)} / {number(points[0].max_points)}", None,
                       view.rules.title))
+    target = _target_tile(store, view)
+    if target is not None:
+        tiles.append(target)
     for column, (label, value, delta, help_text) in zip(st.columns(len(tiles)), tiles, strict=True):
         column.metric(label, value, delta=delta, help=help_text, border=True)
+
+
+def _year_so_far(store: Store, view: View) -> Results:
+    """The units of the slice over this year so far: what a yearly target is judged on."""
+    now = today()
+    return _units(*_key(store, view), period_between(date(now.year, 1, 1), now), view.instrument_id)
+
+
+def _target_tile(store: Store, view: View) -> tuple[str, str, str | None, str] | None:
+    """The year's target of the chosen unit, its gap, the year-end projection and the chance of reaching it."""
+    if view.unit is None:
+        return None
+    group = next((g for g in _year_so_far(store, view).groups if g.key == view.unit.unit_id), None)
+    outlook = group.outlook if group else None
+    if outlook is None or outlook.p_target is None:
+        return None
+    return (t("dash.tile.target", year=outlook.year), number(outlook.target),
+            number(outlook.gap, signed=True) + " " + t("dash.tile.target_gap"),
+            t("dash.tile.target_help", projected=number(outlook.projected), low=number(outlook.projected_low),
+              high=number(outlook.projected_high), p=count(100 * outlook.p_target)))
 
 
 def _points(view: View, results: Results) -> list[UnitPoints]:
@@ -294,8 +328,11 @@ def _chart(chart: alt.TopLevelMixin, name: str, view: View) -> None:
 
 
 # How each numeric column of a table is printed (Vietnamese decimals come from _styled).
-FORMATS = {"rank": "{:.0f}", "previous_rank": "{:.0f}", "n": "{:,.0f}", "sipas": "{:.2f}", "moe": "{:.2f}",
-           "change": "{:+.2f}", "points": "{:.2f}"}
+FORMATS = {"rank": "{:.0f}", "rank_band": "{:.0f}", "previous_rank": "{:.0f}", "n": "{:,.0f}",
+           **dict.fromkeys(("sipas", "moe", "points", "performance", "importance", "importance_low",
+                            "importance_high", "potential", "points_at_stake"), "{:.2f}"),
+           "change": "{:+.2f}", "cases_opened": "{:,.0f}", "cases_on_time_pct": "{:.0f} %",
+           "cases_median_hours": "{:.0f}"}
 
 
 def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
@@ -310,10 +347,19 @@ def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
 
 def _ranking_table(frame: pd.DataFrame, points: dict[str, float | None]) -> None:
     table = frame.assign(points=frame["name"].map(points)) if points else frame
-    columns = {"rank": t("dash.col.rank"), "name": st.column_config.TextColumn(t("dash.col.unit"), width="large"),
+    table = table.assign(
+        interval=[None if pd.isna(lo) else f"{int(lo)}–{int(hi)}" for lo, hi in zip(table["rank_low"],
+                                                                                      table["rank_high"], strict=True)],
+        standing=[t(f"dash.vs_block.{v}") if isinstance(v, str) else None for v in table["vs_block"]])
+    columns = {"rank_band": st.column_config.NumberColumn(t("dash.col.band"), help=t("dash.col.band_help")),
+               "rank": t("dash.col.rank"),
+               "interval": st.column_config.TextColumn(t("dash.col.rank_interval"), help=t("dash.col.band_help")),
+               "name": st.column_config.TextColumn(t("dash.col.unit"), width="large"),
+               "standing": st.column_config.TextColumn(t("dash.col.vs_block"), help=t("dash.col.vs_block_help")),
                "sipas": "SIPAS", "moe": st.column_config.TextColumn("±", help=t("dash.col.moe_help")),
                "n": t("dash.col.n"), "change": t("dash.col.change"), "previous_rank": t("dash.col.previous_rank"),
-               "points": t("dash.col.points")}
+               "points": t("dash.col.points"), "cases_opened": t("dash.col.cases_opened"),
+               "cases_on_time_pct": t("dash.col.cases_on_time"), "cases_median_hours": t("dash.col.cases_hours")}
     st.dataframe(_styled(table, grey=~table["ranked"]), hide_index=True, column_config=columns,
                  column_order=[c for c in columns if c in table], height=min(36 * (len(table) + 1) + 2, 1200))
 
@@ -328,6 +374,47 @@ def _ranking_tab(store: Store, view: View, results: Results) -> None:
             _chart(charts.ranking(frame), f"xep-hang-{block}", view)
         _ranking_table(frame, points)
     _flagged_table(store, view)
+
+
+def _priorities_tab(store: Store, view: View, results: Results) -> None:
+    """Which element to fix first, what it is worth, and how sure we are (results/priorities.py)."""
+    # Points at stake need a rule table: the chosen one, else the first shipped (the example, which says so).
+    rules = view.rules or next(iter(rule_tables().values()), None)
+    found = _priorities(*_key(store, view), view.period, view.instrument_id, rules.name if rules else "", rules)
+    if rules is not None:
+        st.caption(t("dash.priority.rules", title=rules.title))
+    if view.unit is None:
+        st.caption(t("dash.priority.overview_help"))
+        st.dataframe(_styled(frames.first_priorities(found)), hide_index=True, column_config={
+            "name": t("dash.col.unit"), "n": t("dash.col.n"), "element": t("dash.priority.first"),
+            "performance": t("dash.col.index"), "potential": t("dash.priority.potential"),
+            "points_at_stake": t("dash.priority.points"), "note": t("dash.priority.note")})
+        return
+    unit = next((u for u in found if u.unit_id == view.unit.unit_id), None)
+    if unit is None or not unit.elements:
+        st.info(t("dash.priority.none", why=unit.note if unit else t("dash.empty.chart")))
+        return
+    first = unit.elements[0]
+    st.success(t("dash.priority.headline", element=first.name, code=first.element, value=number(first.performance),
+                 points=number(first.points_at_stake)), icon="🎯")
+    st.caption(t(f"dash.priority.method.{unit.method}", n=count(unit.n)))
+    frame = frames.priority_frame(unit)
+    _chart(charts.priorities(frame), f"uu-tien-{unit.unit_id}", view)
+    table = frame.assign(quadrant=[t(f"dash.quadrant.{q}") if q else None for q in frame["quadrant"]])
+    st.dataframe(_styled(table), hide_index=True, column_order=list(PRIORITY_COLUMNS),
+                 column_config={key: t(label) for key, label in PRIORITY_COLUMNS.items()})
+    with st.expander(t("dash.priority.items")):
+        st.dataframe(_styled(pd.DataFrame([(e.element, item, value) for e in unit.elements
+                                            for item, value in e.items.items()],
+                                           columns=["element", "item", "performance"])),
+                     hide_index=True, column_config={"element": t("dash.col.element"), "item": t("dash.col.code"),
+                                                     "performance": t("dash.col.index")})
+
+
+PRIORITY_COLUMNS = {"priority": "dash.priority.rank", "name": "dash.col.element", "performance": "dash.col.index",
+                    "importance": "dash.priority.importance", "importance_low": "dash.priority.low",
+                    "importance_high": "dash.priority.high", "potential": "dash.priority.potential",
+                    "points_at_stake": "dash.priority.points", "quadrant": "dash.priority.quadrant"}
 
 
 def _flagged_table(store: Store, view: View) -> None:

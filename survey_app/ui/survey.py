@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from survey_app.admin.units import get_counter, get_unit
+from survey_app.cases.workflow import case_of_response, public_url
 from survey_app.collection import links
 from survey_app.collection.form import (
     NA,
@@ -41,6 +42,7 @@ STYLE = """<style>
 </style>"""
 # Session-state keys of this page, in one place.
 LINK, TOKEN, FORM, ERRORS, DONE, PROBLEM = "sv_link", "sv_token", "sv_form", "sv_errors", "sv_done", "sv_problem"
+PLACE = "sv_place"
 
 
 def _verified_link(store: Store) -> links.LinkTarget | None:
@@ -166,25 +168,37 @@ def _client_hash() -> str | None:
                                first_key())
 
 
+def _place(store: Store, link: links.LinkTarget) -> tuple[str, str | None]:
+    """The unit's and the counter's names, read once per link rather than at every tap."""
+    cached = st.session_state.get(PLACE)
+    if cached is None or cached[0] != link:
+        unit = get_unit(store, link.unit_id)
+        counter = get_counter(store, link.unit_id, link.counter_id) if link.counter_id else None
+        cached = (link, unit.name if unit else link.unit_id, counter.name if counter else None)
+        st.session_state[PLACE] = cached
+    return cached[1], cached[2]
+
+
 def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
-    unit = get_unit(store, link.unit_id)
-    counter = get_counter(store, link.unit_id, link.counter_id) if link.counter_id else None
+    unit, counter = _place(store, link)
     if st.button("🌐 " + t("lang.switch", state.lang), key="lang_switch", type="tertiary"):
         state.lang = "en" if state.lang == "vi" else "vi"
         st.rerun()
-    where = unit.name if unit else link.unit_id
-    if counter:
-        where += f" — {counter.name}"
     st.caption(t("form.rating_for", state.lang))
-    st.subheader(where)
+    st.subheader(f"{unit} — {counter}" if counter else unit)
 
 
 def _thanks(store: Store, link: links.LinkTarget, done: SubmitResult, lang: str) -> None:
-    unit = get_unit(store, link.unit_id)
+    unit = _place(store, link)[0]
     st.title(t("thanks.title", lang))
-    st.success(t("thanks.body", lang, unit=unit.name if unit else link.unit_id), icon="✅")
+    st.success(t("thanks.body", lang, unit=unit), icon="✅")
     if done.duplicate:
         st.info(t("thanks.again", lang))
+    case = case_of_response(store, done.response_id)
+    if case is not None:
+        st.info(t("thanks.case", lang, unit=unit, code=case.code,
+                  due=f"{case.due_at.astimezone(config.TIMEZONE):%d/%m/%Y}"), icon="📨")
+        st.caption(t("thanks.case_next", lang, url=public_url(case.code), base=config.base_url()))
     if link.channel == "kiosk":
         st.caption(t("thanks.kiosk", lang, s=KIOSK_RESET_SECONDS))
         _kiosk_reset()
@@ -320,6 +334,15 @@ def page(store: Store) -> None:
         return
     st.html(STYLE)
     _header(store, link, state)
+    _form(store, instrument, link)
+
+
+@st.fragment
+def _form(store: Store, instrument: Instrument, link: links.LinkTarget) -> None:
+    """The questions: a tap on a face or on Next/Back reruns only this part, not the router and header."""
+    if st.session_state.get(DONE) is not None:
+        st.rerun(scope="app")  # submitted: the whole page becomes the thank-you page
+    state = _form_state(instrument)
     if st.session_state.get(PROBLEM):
         st.error(st.session_state[PROBLEM])
     if is_quick(instrument):

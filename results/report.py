@@ -122,10 +122,10 @@ def _summary(pdf: ReportPdf, results: Results, blocks: Sequence[GroupResult]) ->
     pdf.paragraph("\n".join(lines))
 
 
-def _cases(pdf: ReportPdf, results: Results, number: int) -> None:
+def _cases(pdf: ReportPdf, results: Results, section: int) -> None:
     """The units that received complaints: how many, answered on time, overdue, time to answer."""
     groups = [g for block in results.blocks().values() for g in block if g.cases and g.cases.opened]
-    pdf.heading(f"{number}. Phản ánh của người dân")
+    pdf.heading(f"{section}. Phản ánh của người dân")
     if not groups:
         pdf.paragraph("Không có phản ánh nào được tiếp nhận trong kỳ.")
         return
@@ -140,7 +140,7 @@ def _cases(pdf: ReportPdf, results: Results, number: int) -> None:
             c = g.cases
             assert c is not None
             table.row([g.name, count(c.opened), number(c.on_time_pct), count(c.overdue),
-                       "–" if c.median_hours is None else f"{c.median_hours:.0f}"])
+                       number(c.median_hours, 0)])
     pdf.ln(3)
 
 

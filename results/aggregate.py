@@ -37,6 +37,7 @@ from results.scope import GROUP_KEYS, Scope, Source, open_cursor
 from results.tally import Tally, count_answers
 from results.targets import with_outlooks
 from survey_app.core.config import BLOCKS, DEFAULT_INSTRUMENT, TIMEZONE
+from survey_app.core.formats import number
 from survey_app.core.periods import Period, current_year, parse_period
 
 NO_FIELD = "Không ghi lĩnh vực"
@@ -98,9 +99,10 @@ def _notes(by: str, method: Method) -> tuple[str, ...]:
         f"Chỉ số thành phần: {'gộp (pooled)' if method.element_index == 'pooled' else 'trung bình các tiêu chí'}.",
         "Chỉ số SIPAS của đơn vị: trung bình"
         + (" có trọng số" if method.element_weights else "") + " các chỉ số thành phần có câu trả lời.",
-        f"Sai số 95 %: {MARGIN_NAMES[method.margin]} (z = {method.confidence_z}), "
+        f"Sai số 95 %: {MARGIN_NAMES[method.margin]} (z = {number(method.confidence_z, None)}), "
         "có hiệu chỉnh 1 − n/N khi biết số hồ sơ N.",
-        f"Cỡ mẫu cần: n = N/(1 + N·e²), e = {method.sample_error}; không có N: tối thiểu {method.min_sample} phiếu. "
+        f"Cỡ mẫu cần: n = N/(1 + N·e²), e = {number(method.sample_error, None)}; "
+        f"không có N: tối thiểu {method.min_sample} phiếu. "
         "Đơn vị chưa đủ mẫu không được xếp hạng.",
         "Câu hỏi hài lòng chung được báo cáo riêng, không tính vào chỉ số.",
     ]

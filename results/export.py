@@ -20,11 +20,12 @@ from results.model import GroupResult, ItemResult, Results
 from results.priorities import ElementPriority, UnitPriorities
 from survey_app.core.config import BLOCKS
 from survey_app.core.formats import neutralise
+from survey_app.core.i18n import t
 
 if TYPE_CHECKING:  # openpyxl is imported only when a workbook is written: a JSON answer never waits for it
     from openpyxl import Workbook
 
-NOT_ADEQUATE = "chưa đủ mẫu"
+NOT_ADEQUATE = t("results.not_adequate")  # the reports are in Vietnamese
 
 
 def rounded(value: float | None, digits: int = 2) -> float | None:
@@ -36,7 +37,7 @@ class Column:
     key: str  # CSV header and JSON-ish id
     header: str  # Vietnamese heading for people (table, XLSX)
     get: Callable[[Any], Any]
-    decimals: int | None = None  # numbers shown with this many decimals
+    decimals: int | None = None  # numbers shown with this many decimals (0: a count)
 
 
 def _index_column(key: str, header: str, get: Callable[[Any], float | None]) -> Column:
@@ -52,8 +53,8 @@ def result_columns(results: Results) -> list[Column]:
         Column("key", "Mã", lambda g: g.key),
         Column("name", "Tên", lambda g: g.name),
         Column("block", "Khối", lambda g: g.block),
-        Column("n", "Số phiếu", lambda g: g.n),
-        Column("required_n", "Cỡ mẫu cần", lambda g: g.required_n),
+        Column("n", "Số phiếu", lambda g: g.n, 0),
+        Column("required_n", "Cỡ mẫu cần", lambda g: g.required_n, 0),
         Column("adequate", "Đủ mẫu", lambda g: g.adequate),
         _index_column("sipas", "SIPAS (%)", lambda g: g.sipas),
         _index_column("moe", "Sai số ± (điểm)", lambda g: g.moe),
@@ -65,7 +66,7 @@ def result_columns(results: Results) -> list[Column]:
         columns += standing_columns()
     columns += [
         _index_column("overall", "Hài lòng chung (%)", lambda g: g.overall.index if g.overall else None),
-        Column("dossiers", "Số hồ sơ", lambda g: g.dossiers),
+        Column("dossiers", "Số hồ sơ", lambda g: g.dossiers, 0),
         _index_column("response_rate", "Tỷ lệ phản hồi (%)", lambda g: g.response_rate),
         _index_column("qd766_ratio", "Tỷ lệ hài lòng QĐ 766 (%)", lambda g: g.qd766_ratio),
     ]
@@ -131,7 +132,7 @@ def points_columns(points: Sequence[UnitPoints]) -> list[Column]:
         Column("name", "Đơn vị", lambda p: p.group.name),
         Column("block", "Khối", lambda p: p.group.block),
         Column("rank", "Hạng", lambda p: p.group.rank),
-        Column("n", "Số phiếu", lambda p: p.group.n),
+        Column("n", "Số phiếu", lambda p: p.group.n, 0),
         Column("adequate", "Đủ mẫu", lambda p: p.group.adequate),
         _index_column("sipas", "SIPAS (%)", lambda p: p.group.sipas),
         *[_index_column(f"points_{c}", f"Điểm tiêu chí {c}", lambda p, c=c: criterion_points(p, c)) for c in criteria],
@@ -245,8 +246,8 @@ def _item_rows(results: Results) -> tuple[list[Column], list[tuple[GroupResult, 
         Column("key", "Mã", lambda r: r[0].key), Column("name", "Tên", lambda r: r[0].name),
         Column("element", "Chỉ số thành phần", lambda r: r[1]), Column("item", "Tiêu chí", lambda r: r[2].item_id),
         Column("text", "Nội dung", lambda r: texts.get(r[2].item_id, "")),
-        *[Column(f"n{c}", f"n{c}", lambda r, c=c: r[2].counts.get(c, 0)) for c in codes],
-        Column("na", "Không áp dụng", lambda r: r[2].na), Column("n", "Số trả lời", lambda r: r[2].n),
+        *[Column(f"n{c}", f"n{c}", lambda r, c=c: r[2].counts.get(c, 0), 0) for c in codes],
+        Column("na", "Không áp dụng", lambda r: r[2].na, 0), Column("n", "Số trả lời", lambda r: r[2].n, 0),
         Column("satisfied", "Hài lòng", lambda r: r[2].satisfied),
         _index_column("pct", "S_i (%)", lambda r: r[2].index),
     ]
@@ -265,11 +266,17 @@ def _choice_rows(results: Results) -> tuple[list[Column], list[tuple[GroupResult
         Column("key", "Mã", lambda r: r[0].key), Column("name", "Tên", lambda r: r[0].name),
         Column("question", "Câu hỏi", lambda r: questions[r[1]].text["vi"]),
         Column("option", "Lựa chọn", lambda r: option_text(r[1], r[2])),
-        Column("count", "Số lượt chọn", lambda r: r[0].questions[r[1]].counts[r[2]]),
-        Column("base", "Mẫu số", lambda r: r[0].questions[r[1]].base),
+        Column("count", "Số lượt chọn", lambda r: r[0].questions[r[1]].counts[r[2]], 0),
+        Column("base", "Mẫu số", lambda r: r[0].questions[r[1]].base, 0),
         _index_column("pct", "Tỷ lệ (%)", lambda r: r[0].questions[r[1]].shares[r[2]]),
     ]
     return columns, rows
+
+
+def _excel_format(decimals: int) -> str:
+    """The cell stays a number; Excel writes it in the reader's own convention (16.340 and 76,46 in a
+    Vietnamese Excel), so the workbook needs no text copy of core.formats."""
+    return "#,##0" if decimals == 0 else "0." + "0" * decimals
 
 
 def _sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Iterable[Any]) -> None:
@@ -283,7 +290,7 @@ def _sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Iterable
         letter = get_column_letter(i)
         if column.decimals is not None:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
-                cell.number_format = "0." + "0" * column.decimals
+                cell.number_format = _excel_format(column.decimals)
         sheet.column_dimensions[letter].width = min(60, max(10, len(column.header) + 2))
     sheet.freeze_panes = "A2"
 

@@ -16,6 +16,7 @@ from results.cchc import RuleTable, UnitPoints
 from results.export import NOT_ADEQUATE, block_title
 from results.model import GroupResult, Results
 from survey_app.core.config import FONTS_DIR
+from survey_app.core.formats import count, number
 
 FONT_DIRS = (FONTS_DIR, Path("/usr/share/fonts/truetype/dejavu"))
 FONT = "DejaVuSans"
@@ -64,27 +65,17 @@ class ReportPdf(FPDF):
         self.ln(1)
 
 
-def count_text(number: int) -> str:
-    return f"{number:,}".replace(",", ".")  # Vietnamese thousands separator: 16.340
-
-
-def number_text(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "–"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
-
-
 def _ranking_rows(results: Results, groups: Sequence[GroupResult], points: dict[str, UnitPoints]) -> list[list[str]]:
     rows = []
     for g in groups:
         name = g.name if g.rank is not None else f"{g.name} ({NOT_ADEQUATE if g.n else 'chưa có phiếu'})"
         band = "–" if g.rank_band is None else str(g.rank_band)
-        row = [band, _rank(g), name, count_text(g.n), number_text(g.sipas), number_text(g.moe),
-               *[number_text(g.elements.get(e)) for e, _ in results.elements]]
+        row = [band, _rank(g), name, count(g.n), number(g.sipas), number(g.moe),
+               *[number(g.elements.get(e)) for e, _ in results.elements]]
         if results.previous_period is not None:
-            row.append(number_text(g.change, signed=True))
+            row.append(number(g.change, signed=True))
         if points:
-            row.append(number_text(points[g.key].points) if g.key in points else "–")
+            row.append(number(points[g.key].points) if g.key in points else "–")
         rows.append(row)
     return rows
 
@@ -124,17 +115,17 @@ def _summary(pdf: ReportPdf, results: Results, blocks: Sequence[GroupResult]) ->
     units = [g for g in results.groups if g.n > 0]
     ranked = [g for g in results.groups if g.rank is not None]
     pdf.heading("1. Tổng quan")
-    pdf.paragraph(f"Tổng số phiếu được tính: {count_text(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
+    pdf.paragraph(f"Tổng số phiếu được tính: {count(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
                   f"{len(units)}; số đơn vị đủ mẫu và được xếp hạng: {len(ranked)}.")
-    lines = [f"• {b.name}: SIPAS {number_text(b.sipas)} % (± {number_text(b.moe)} điểm), {b.units} đơn vị, "
-             f"{count_text(b.n)} phiếu" for b in blocks]
+    lines = [f"• {b.name}: SIPAS {number(b.sipas)} % (± {number(b.moe)} điểm), {b.units} đơn vị, "
+             f"{count(b.n)} phiếu" for b in blocks]
     pdf.paragraph("\n".join(lines))
 
 
-def _cases(pdf: ReportPdf, results: Results, number: int) -> None:
+def _cases(pdf: ReportPdf, results: Results, section: int) -> None:
     """The units that received complaints: how many, answered on time, overdue, time to answer."""
     groups = [g for block in results.blocks().values() for g in block if g.cases and g.cases.opened]
-    pdf.heading(f"{number}. Phản ánh của người dân")
+    pdf.heading(f"{section}. Phản ánh của người dân")
     if not groups:
         pdf.paragraph("Không có phản ánh nào được tiếp nhận trong kỳ.")
         return
@@ -148,8 +139,8 @@ def _cases(pdf: ReportPdf, results: Results, number: int) -> None:
         for g in groups:
             c = g.cases
             assert c is not None
-            table.row([g.name, count_text(c.opened), number_text(c.on_time_pct), count_text(c.overdue),
-                       "–" if c.median_hours is None else f"{c.median_hours:.0f}"])
+            table.row([g.name, count(c.opened), number(c.on_time_pct), count(c.overdue),
+                       number(c.median_hours, 0)])
     pdf.ln(3)
 
 
@@ -182,10 +173,10 @@ def write_report(results: Results, blocks: Results, path: str | Path, points: Se
                   f"lập lúc {results.computed_at:%H:%M %d/%m/%Y}", size=10)
     _summary(pdf, results, blocks.groups)
     by_key = {p.group.key: p for p in points or ()}
-    number = 1
-    for number, (block, groups) in enumerate(results.blocks().items(), start=2):
-        pdf.heading(f"{number}. Xếp hạng {block_title(block)}")
+    section = 1
+    for section, (block, groups) in enumerate(results.blocks().items(), start=2):
+        pdf.heading(f"{section}. Xếp hạng {block_title(block)}")
         _ranking_table(pdf, results, groups, by_key)
-    _cases(pdf, results, number + 1)
+    _cases(pdf, results, section + 1)
     _notes(pdf, results, table)
     pdf.output(str(path))

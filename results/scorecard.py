@@ -20,9 +20,10 @@ from results.aggregate import compute
 from results.cases import CaseStats, recent_comments
 from results.export import NOT_ADEQUATE, block_title, neutralise
 from results.model import GroupResult, Results
-from results.report import FONT, HEADER_FILL, ReportPdf, count_text, number_text
+from results.report import FONT, HEADER_FILL, ReportPdf
 from results.scope import Source, open_cursor
 from survey_app.core.config import DEFAULT_INSTRUMENT
+from survey_app.core.formats import count, number
 from survey_app.core.periods import Period, PeriodError, parse_period
 from survey_app.core.privacy import scrub_comment
 
@@ -84,16 +85,16 @@ def scorecards(source: Source, month: Period, unit_id: str | None = None,
 
 def _headline(pdf: ReportPdf, card: Scorecard) -> None:
     g = card.group
-    change = (f"{card.previous.title_vi.lower()}: SIPAS {number_text(g.previous_sipas)} %"
+    change = (f"{card.previous.title_vi.lower()}: SIPAS {number(g.previous_sipas)} %"
               if card.previous and g.change is not None else "chưa có số liệu tháng trước để so sánh")
     rows = [
-        ["Chỉ số SIPAS", f"{number_text(g.sipas)} %" if g.sipas is not None else "–",
-         f"sai số ± {number_text(g.moe)} điểm (95 %), {count_text(g.n)} phiếu"],
-        ["Thay đổi so với tháng trước", f"{number_text(g.change, signed=True)} điểm", change],
+        ["Chỉ số SIPAS", f"{number(g.sipas)} %" if g.sipas is not None else "–",
+         f"sai số ± {number(g.moe)} điểm (95 %), {count(g.n)} phiếu"],
+        ["Thay đổi so với tháng trước", f"{number(g.change, signed=True)} điểm", change],
         ["Xếp hạng trong khối", card.rank_text, block_title(g.block)],
     ]
     if card.weakest:
-        rows.append(["Thành phần thấp nhất", f"{number_text(card.weakest[2])} %", card.weakest[1]])
+        rows.append(["Thành phần thấp nhất", f"{number(card.weakest[2])} %", card.weakest[1]])
     _table(pdf, [52, 30, 0], rows)
 
 
@@ -115,17 +116,17 @@ def _table(pdf: ReportPdf, widths: list[float], rows: list[list[str]], header: l
 def _elements(pdf: ReportPdf, card: Scorecard) -> None:
     pdf.heading("2. Các chỉ số thành phần", size=10.5)
     weak = next((i for i, e in enumerate(card.elements) if card.weakest and e[0] == card.weakest[0]), None)
-    _table(pdf, [15, 0, 25], [[e, name, number_text(value)] for e, name, value in card.elements],
+    _table(pdf, [15, 0, 25], [[e, name, number(value)] for e, name, value in card.elements],
            header=["Mã", "Thành phần", "Chỉ số (%)"], weak_row=weak, align=("LEFT", "LEFT", "RIGHT"))
 
 
 def _cases(pdf: ReportPdf, card: Scorecard) -> None:
     c = card.cases
     pdf.heading("3. Phản ánh của người dân", size=10.5)
-    rows = [["Phản ánh tiếp nhận trong tháng", count_text(c.opened), ""],
+    rows = [["Phản ánh tiếp nhận trong tháng", count(c.opened), ""],
             ["Trả lời đúng hạn", f"{c.on_time}/{c.decided}",
              "–" if c.on_time_pct is None else f"{c.on_time_pct:.0f} % số phản ánh đã đến hạn hoặc đã trả lời"],
-            ["Đang quá hạn", count_text(c.overdue), "chưa trả lời, đã quá hạn" if c.overdue else ""],
+            ["Đang quá hạn", count(c.overdue), "chưa trả lời, đã quá hạn" if c.overdue else ""],
             ["Thời gian trả lời (trung vị)", "–" if c.median_hours is None else f"{c.median_hours:.0f} giờ", ""]]
     _table(pdf, [70, 25, 0], rows)
 

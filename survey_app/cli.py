@@ -16,11 +16,13 @@ from survey_app.admin.accounts import FIRST_ADMIN
 from survey_app.collection import links
 from survey_app.core import config
 from survey_app.core.config import BLOCKS
+from survey_app.core.formats import number
+from survey_app.core.i18n import Explained, both, t
 from survey_app.core.keys import current_key_version, rotate_keys
 from survey_app.store import Store, StoreUnavailable, open_store
 
 
-class UsageError(Exception):
+class UsageError(Explained):
     """Bad input from the person at the keyboard: printed as one line, exit code 2."""
 
 
@@ -34,9 +36,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     with _store(args) as store:
         if args.units or not list_units(store, active_only=False):
             count = import_units_file(store, Path(args.units) if args.units else config.DEFAULT_UNITS_CSV)
-            print(f"Đã nạp {count} đơn vị (units loaded).")
+            print(both("cli.units_loaded", n=count))
         versions = ", ".join(f"{i.id}@{i.version}" for i in store.instruments.values())
-        print(f"Cơ sở dữ liệu sẵn sàng: {store.path} — bộ câu hỏi: {versions}")
+        print(both("cli.ready", path=store.path, versions=versions))
         _first_admin(store, args.admin)
     return 0
 
@@ -57,10 +59,7 @@ def _first_admin(store: Store, name: str | None = None) -> None:
     name = (name or accounts.FIRST_ADMIN).strip().lower()
     secret = accounts.ensure_first_admin(store, _actor(), name)
     if secret:
-        print(f"Đã tạo tài khoản quản trị '{name}'; mật khẩu nằm trong tệp {secret} (chỉ chủ tệp đọc được) — "
-              f"đọc, đăng nhập, đổi mật khẩu rồi xóa tệp.\n"
-              f"(First administrator '{name}' created; its password is in {secret}, readable by this user only: "
-              f"read it, log in, change the password, delete the file.)")
+        print(both("cli.first_admin", name=name, path=secret))
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
@@ -69,10 +68,9 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     password = sys.stdin.read().rstrip("\r\n") if args.password_stdin else accounts.generate_password()
     with _store(args) as store:
         user = accounts.create_user(store, _actor(), args.name, args.role, password, unit_id=args.unit)
-    print(f"Đã tạo tài khoản {user.username} ({user.role}, đơn vị {user.unit_id or '-'}) "
-          f"(account created)")
+    print(both("cli.user_added", name=user.username, role=user.role, unit=user.unit_id or "-"))
     if not args.password_stdin:
-        print(f"Mật khẩu (chỉ hiện một lần; password shown once): {password}")
+        print(f"{both('cli.password_once')}: {password}")
     return 0
 
 
@@ -81,7 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from survey_app.integrity import maintenance
 
     if args.responses < 1:
-        raise UsageError("--responses phải là số dương (must be positive)")
+        raise UsageError("cli.responses_positive")
     with _store(args) as store:
         summary = generate_demo(store, responses=args.responses, seed=args.seed, days=args.days,
                                 progress=not args.quiet)
@@ -159,12 +157,12 @@ def _place_args(parser: argparse.ArgumentParser) -> None:
 
 def _place_link(store: Store, args: argparse.Namespace) -> links.PlaceLink:
     if not args.unit:
-        raise UsageError("cần --unit (--unit is required)")
+        raise UsageError("cli.unit_required")
     try:
         return links.place_link(store, args.unit, args.counter, args.instrument,
                                 channel="kiosk" if args.kiosk else "qr", base_url=args.base_url)
     except links.UnknownPlace as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(exc.key, **exc.fields) from None
 
 
 def cmd_link(args: argparse.Namespace) -> int:
@@ -176,14 +174,14 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 def _tree_links(store: Store, args: argparse.Namespace) -> list[links.PlaceLink]:
     if args.counter or (args.unit and args.block):
-        raise UsageError("một cây đơn vị: --block hoặc --unit, không kèm --counter (a tree: --block or --unit alone)")
+        raise UsageError("cli.tree_alone")
     try:
         found = links.tree_links(store, args.instrument, block=None if args.block in (None, "all") else args.block,
                                  root=args.unit, channel="kiosk" if args.kiosk else "qr", base_url=args.base_url)
     except links.UnknownPlace as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(exc.key, **exc.fields) from None
     if not found:
-        raise UsageError("không có quầy nào đang hoạt động trong phạm vi này (no active counter)")
+        raise UsageError("cli.no_counter")
     return found
 
 
@@ -201,16 +199,16 @@ def cmd_qr(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if args.size not in qr.PAGE_SIZES:
-        raise UsageError(f"--size: {', '.join(qr.PAGE_SIZES)}")
+        raise UsageError("cli.size", sizes=", ".join(qr.PAGE_SIZES))
     if out.suffix not in (".png", ".svg", ".pdf", ".zip"):
-        raise UsageError("--out phải là .png, .svg, .pdf hoặc .zip (must end in .png, .svg, .pdf or .zip)")
+        raise UsageError("cli.qr_out")
     if args.sheet and out.suffix != ".pdf":
-        raise UsageError("--sheet ghi ra tệp .pdf (--sheet writes a .pdf)")
+        raise UsageError("cli.sheet_pdf")
     if args.logo is not None and not args.logo.is_file():
-        raise UsageError(f"không thấy tệp logo {args.logo} (logo file not found)")
+        raise UsageError("cli.no_logo", path=args.logo)
     many = args.sheet or out.suffix == ".zip"
     if args.block and not many:
-        raise UsageError("--block ghi ra .zip áp phích hoặc --sheet .pdf nhãn (--block needs .zip or --sheet)")
+        raise UsageError("cli.block_many")
     with _store(args) as store:
         if many:
             places = _tree_links(store, args)
@@ -219,16 +217,13 @@ def cmd_qr(args: argparse.Namespace) -> int:
             places = [_place_link(store, args)]
             data = _single_code(places[0], out, args)
     out.write_bytes(data)
-    print(f"Đã ghi {out}: {len(places)} mã, khóa phiên bản {current_key_version()} "
-          f"({len(places)} codes, key version {current_key_version()})")
+    print(both("cli.codes_written", path=out, n=len(places), version=current_key_version()))
     return 0
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     version = rotate_keys()
-    print(f"Đã chuyển sang khóa phiên bản {version}: mã QR và liên kết cũ không còn dùng được — hãy in lại "
-          f"áp phích (python -m survey_app qr --block all --out posters.zip). "
-          f"(Now key version {version}; older codes are refused: print new posters.)")
+    print(both("cli.keys_rotated", version=version))
     return 0
 
 
@@ -246,8 +241,7 @@ def cmd_integrity_purge(args: argparse.Namespace) -> int:
     days = config.CONTACT_RETENTION_DAYS if args.days is None else args.days
     with _store(args) as store:
         count = maintenance.purge_contacts(store, days=days)
-    print(f"Đã xóa {count} thông tin liên hệ cũ hơn {days:g} ngày; các phiếu vẫn giữ nguyên "
-          f"({count} contact details older than {days:g} days removed; responses kept).")
+    print(both("cli.contacts_purged", n=count, days=number(days, None)))
     return 0
 
 
@@ -256,8 +250,10 @@ def cmd_integrity_hours(args: argparse.Namespace) -> int:
 
     with _store(args) as store:
         maintenance.set_opening_hours(store, args.unit, args.hours)
-    shown = args.hours or f"mặc định {config.flag_rules().opening_hours!r}"
-    print(f"Giờ làm việc của {args.unit}: {shown} (opening hours set)")
+    if args.hours:
+        print(both("cli.hours_set", unit=args.unit, hours=args.hours))
+    else:
+        print(both("cli.hours_default", unit=args.unit, hours=config.flag_rules().opening_hours))
     return 0
 
 
@@ -266,7 +262,7 @@ def cmd_dossiers_import(args: argparse.Namespace) -> int:
 
     with _store(args) as store:
         count = import_dossiers_file(store, Path(args.file))  # DossiersFileError is a ValueError: exit 2
-    print(f"Đã nhập {count} dòng số hồ sơ (dossier counts imported).")
+    print(both("cli.dossiers_imported", n=count))
     return 0
 
 
@@ -393,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     users = p.add_subparsers(dest="users_command", required=True)
     add = users.add_parser("add", parents=[common], help="add an account; prints a generated password once")
     add.add_argument("name", help="username (lower case)")
-    add.add_argument("--role", required=True, choices=["admin", "leader", "staff"])
+    add.add_argument("--role", required=True, choices=config.ROLES)
     add.add_argument("--unit", help="unit id (staff: required; leader: none = the whole city)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(run=cmd_users_add)
@@ -426,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (UsageError, StoreUnavailable, ValueError, OSError) as exc:  # InstrumentError, InvalidResponse too
-        print(f"Lỗi: {exc}", file=sys.stderr)
+        print(f"{t('cli.error')}: {exc}", file=sys.stderr)
         return 2
     except Exception:
         logging.getLogger("survey_app").exception("unexpected failure")

@@ -176,7 +176,7 @@ def test_a_unit_can_keep_its_own_opening_hours(store: Store) -> None:
     assert store.submit(dvc_response(submitted_at=sunday_evening)).status == "flagged"
     with pytest.raises(ValueError, match="không đúng dạng"):
         set_opening_hours(store, "so-tai-chinh", "Monday 9-5")
-    with pytest.raises(ValueError, match="unknown unit"):
+    with pytest.raises(ValueError, match="Không có đơn vị mã"):
         set_opening_hours(store, "so-khong-co", "T2 07:00-17:00")
 
 

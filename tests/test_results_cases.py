@@ -98,4 +98,4 @@ def test_the_period_report_lists_the_units_cases(db: str, tmp_path: object) -> N
     assert cli.main(["report", "--db", db, "--period", "2026-11", "--out", str(out)]) == 0
     text = " ".join(page.extract_text() for page in PdfReader(out).pages)
     section = text[text.index("Phản ánh của người dân"):]
-    assert "Sở Tài chính 4 50.00 1 30" in section.replace("\n", " ")
+    assert "Sở Tài chính 4 50,00 1 30" in section.replace("\n", " ")  # the one number format

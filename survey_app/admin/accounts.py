@@ -27,10 +27,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from survey_app.admin import audit
 from survey_app.admin.units import get_unit, unit_subtree
 from survey_app.core import config, files
+from survey_app.core.config import ROLES
 from survey_app.core.i18n import Refused
 from survey_app.db.store import Store
 
-ROLES = ("admin", "leader", "staff")
 MIN_PASSWORD_CHARS = 10
 # argon2 accepts any length; the cap keeps a megabyte "password" from costing a hash of it.
 MAX_PASSWORD_CHARS = 256
@@ -245,7 +245,7 @@ def _check_place(store: Store, role: str, unit_id: str | None) -> None:
     if unit_id is not None:
         unit = get_unit(store, unit_id)
         if unit is None or not unit.active:
-            raise Refused("acct.unknown_unit", unit=unit_id)
+            raise Refused("unit.not_active", unit=unit_id)
 
 
 def create_user(store: Store, actor: str, username: str, role: str, password: str, *,

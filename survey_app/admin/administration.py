@@ -23,7 +23,7 @@ from survey_app.admin.units import Unit, UnitsFileError
 from survey_app.core import config, files
 from survey_app.core.config import BLOCKS
 from survey_app.core.formats import neutralise_sql
-from survey_app.core.i18n import Refused
+from survey_app.core.i18n import Refused, both
 from survey_app.core.keys import rotate_keys
 from survey_app.db.store import Store
 
@@ -149,7 +149,7 @@ def preview_units_import(store: Store, text: str, source: str = "CSV") -> Import
         return ImportPreview([], exc.problems)
     known = {u.unit_id for u in units.list_units(store, active_only=False)}
     in_file = {u.unit_id for u in parsed}
-    problems = [f"{u.unit_id}: đơn vị cấp trên '{u.parent_id}' không có (unknown parent)"
+    problems = [both("import.units.unknown_parent", unit=u.unit_id, parent=u.parent_id)
                 for u in parsed
                 if u.parent_id is not None and (u.parent_id == u.unit_id or u.parent_id not in known | in_file)]
     return ImportPreview(parsed, problems, frozenset(in_file - known))

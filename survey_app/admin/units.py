@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from survey_app.core.config import BLOCKS
-from survey_app.core.i18n import Refused
+from survey_app.core.i18n import Refused, both, t
 from survey_app.db.store import Store
 
 DEFAULT_COUNTER = ("quay-1", "Quầy 1")
@@ -75,20 +75,21 @@ def read_units_csv(text: str, source: str = "CSV") -> list[Unit]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in UNIT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise UnitsFileError(source, [f"thiếu cột {', '.join(missing)} (missing columns)"])
+        raise UnitsFileError(source, [both("import.missing_columns", missing=", ".join(missing),
+                                                    needed=", ".join(UNIT_COLUMNS))])
     units: list[Unit] = []
     problems: list[str] = []
     seen: set[str] = set()
     for line, row in enumerate(reader, start=2):
         try:
             unit = _row_unit(row)
-        except Refused as exc:
-            problems.append(f"dòng {line}: {exc.message()}")
+        except Refused as exc:  # the admin form's own check, in both languages
+            problems.append(f"{t('import.line', line=line)}: {exc}")
             continue
         if unit.unit_id in seen:
-            problems.append(f"dòng {line}: mã {unit.unit_id} bị trùng")
+            problems.append(both("import.units.duplicate", line=line, unit=unit.unit_id))
         elif unit.block not in BLOCKS:
-            problems.append(f"dòng {line}: khối '{unit.block[:20]}' không hợp lệ (so hoặc huyen)")
+            problems.append(both("import.units.bad_block", line=line, block=unit.block[:20], blocks=", ".join(BLOCKS)))
         else:
             seen.add(unit.unit_id)
             units.append(unit)

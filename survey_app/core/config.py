@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from survey_app.core.i18n import Refused, t
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 QUESTIONS_DIR = Path(os.environ.get("SIPAS_QUESTIONS", PROJECT_DIR / "questions"))
 DATA_DIR = Path(os.environ.get("SIPAS_DATA_DIR", PROJECT_DIR / "data"))
@@ -20,12 +22,13 @@ TIMEZONE = ZoneInfo(TIMEZONE_NAME)
 
 DEFAULT_INSTRUMENT = "sipas-dvc"
 # The blocks units are ranked within (SIPAS.md): departments, and districts.
-BLOCKS = {"so": "Khối Sở, ban, ngành", "huyen": "Khối quận, huyện, thị xã"}
+BLOCKS = {block: t(f"block.{block}") for block in ("so", "huyen")}  # id → the name reports print
 COMMENT_MAX_CHARS = 2000
 # The CSV files admins upload (units, dossier counts) are small; .streamlit/config.toml sets
 # server.maxUploadSize to the same, and the admin page checks the size again.
 MAX_UPLOAD_MB = 2
 CHANNELS = ("qr", "kiosk", "web", "paper", "demo")
+ROLES = ("admin", "leader", "staff")  # what an account may be; each has its role.<name> text
 # A staff session ends after this long without a click: counter PCs are shared.
 SESSION_IDLE_MINUTES = float(os.environ.get("SIPAS_SESSION_IDLE_MINUTES", "30"))
 
@@ -88,7 +91,7 @@ def flag_rules() -> FlagRules:
         try:
             given[rule.name] = type(rule.default)(value)
         except ValueError:
-            raise ValueError(f"{name}={value!r}: cần một số (a number is expected)") from None
+            raise Refused("config.not_a_number", name=name, value=value) from None
     return FlagRules(**given)
 
 

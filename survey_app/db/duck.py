@@ -38,15 +38,9 @@ def _storage_problem(exc: BaseException, path: Path) -> StoreUnavailable | None:
     """A clear message for what the file system refused (full disk, read-only folder), else None."""
     text = str(exc)
     if any(sign in text for sign in ("No space left", "File too large", "Disk quota exceeded")):
-        return StoreUnavailable(
-            f"Ổ đĩa chứa dữ liệu ({path.parent}) đã đầy nên không ghi được — hãy giải phóng dung lượng; "
-            f"các phiếu đã lưu không bị mất. (The disk holding the database is full: free some space; "
-            f"nothing already stored is lost.)")
+        return StoreUnavailable("store.disk_full", folder=path.parent)
     if any(sign in text for sign in ("Permission denied", "Operation not permitted", "Read-only file system")):
-        return StoreUnavailable(
-            f"Thư mục dữ liệu {path.parent} chỉ cho đọc hoặc thiếu quyền ghi — hãy cấp quyền ghi cho SIPAS, "
-            f"hoặc đặt SIPAS_DB sang thư mục ghi được. (The data directory is read-only: grant write access, "
-            f"or point SIPAS_DB elsewhere.)")
+        return StoreUnavailable("store.read_only_folder", folder=path.parent)
     return None
 
 
@@ -62,7 +56,7 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             tempfile.TemporaryFile(dir=path.parent).close()
         except OSError as exc:
             raise _storage_problem(exc, path) or StoreUnavailable(
-                f"Không tạo được thư mục dữ liệu {path.parent}: {exc.strerror}") from None
+                "store.no_folder", folder=path.parent, why=exc.strerror) from None
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -70,12 +64,8 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         if "lock" in text.lower():
             holder = _LOCK_HOLDER.search(text)
             who = f" (PID {holder.group(1)})" if holder else ""
-            raise DatabaseBusy(
-                f"Cơ sở dữ liệu {path} đang được ứng dụng SIPAS{who} sử dụng — hãy làm việc này trên "
-                f"trang Quản trị của ứng dụng, hoặc dừng ứng dụng rồi chạy lại lệnh. "
-                f"(The database is held by the running app{who}: use its admin page, or stop it first.)"
-            ) from None
-        raise _storage_problem(exc, path) or StoreUnavailable(f"Không mở được cơ sở dữ liệu {path}: {text}") from None
+            raise DatabaseBusy("store.held", path=path, who=who) from None
+        raise _storage_problem(exc, path) or StoreUnavailable("store.cannot_open", path=path, why=text) from None
     if not read_only:
         files.make_private(path, path.with_name(path.name + ".wal"))  # files made before the umask
     return in_vietnam_time(con)
@@ -130,7 +120,7 @@ def open_duckdb(db: Path, instruments: Instruments, *, read_only: bool = False,
                 admit: Admit | None = None) -> DuckStore:
     """Open (and create or migrate) the file; start the writer unless read-only."""
     if read_only and not db.exists():
-        raise StoreUnavailable(f"Chưa có cơ sở dữ liệu {db}: chạy `python -m survey_app init` trước")
+        raise StoreUnavailable("store.missing", path=db)
     con = _connect(db, read_only)
     if read_only:
         require_migrated(con, db)

@@ -159,9 +159,7 @@ def _lock_key(*parts: str) -> int:
 
 def _unreachable(url: str, exc: BaseException) -> StoreUnavailable:
     why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return StoreUnavailable(
-        f"Không kết nối được PostgreSQL {safe_url(url)}: {why}"
-        " — hãy kiểm tra máy chủ và địa chỉ. (Cannot reach the PostgreSQL server: check it runs and the URL.)")
+    return StoreUnavailable("store.unreachable", url=safe_url(url), why=why)
 
 
 def safe_url(url: str) -> str:
@@ -237,7 +235,7 @@ def _migrate(url: str, instruments: dict[str, Instrument]) -> None:
 def _require_schema(url: str) -> None:
     with psycopg.connect(url, connect_timeout=CONNECT_SECONDS) as conn:
         if conn.execute("SELECT to_regclass('responses')").fetchone() == (None,):
-            raise StoreUnavailable(f"Chưa có cơ sở dữ liệu ở {safe_url(url)}: chạy `python -m survey_app init` trước")
+            raise StoreUnavailable("store.missing", path=safe_url(url))
 
 
 def open_postgres(url: str, instruments: Instruments, *, read_only: bool = False,

@@ -30,6 +30,7 @@ import duckdb
 
 from survey_app.core import config
 from survey_app.core.config import FlagRules
+from survey_app.core.i18n import Explained
 from survey_app.core.instruments import Instrument
 from survey_app.core.responses import InvalidResponse, ResponseRecord, validate_response
 
@@ -61,7 +62,7 @@ class Readable(Protocol):
     def cursor(self) -> duckdb.DuckDBPyConnection: ...
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(Explained, RuntimeError):
     """The database cannot be opened; the message says why and what to do, in one line."""
 
 
@@ -149,9 +150,7 @@ def require_migrated(con: Connection, db: Path | str) -> None:
         done = 0
     if done < newest:
         con.close()
-        raise StoreUnavailable(
-            f"Cơ sở dữ liệu {db} chưa được nâng cấp lên phiên bản này — chạy `python -m survey_app init` "
-            f"(hoặc mở ứng dụng) một lần. (The database predates this version: run `python -m survey_app init` once.)")
+        raise StoreUnavailable("store.not_migrated", path=db)
 
 
 def register_instruments(con: Connection, instruments: Mapping[str, Instrument]) -> None:
@@ -311,7 +310,7 @@ class Store:
 
     def _require_writable(self) -> None:
         if self._writer is None or self._closed:
-            raise StoreUnavailable("Cơ sở dữ liệu đang mở chỉ để đọc hoặc đã đóng (the store is read-only or closed)")
+            raise StoreUnavailable("store.closed")
 
     def _enqueue(self, job: _Job) -> Future[Any]:
         self._require_writable()
@@ -370,7 +369,7 @@ class Store:
         problem = self._storage_problem(exc)
         if problem is None:
             log.error("could not store response %s", record and record.response_id, exc_info=exc)
-            return StoreUnavailable("Không lưu được phiếu; xin thử lại (could not store)")
+            return StoreUnavailable("store.not_stored")
         log.error("could not store response %s: %s", record and record.response_id, problem)
         return problem
 

@@ -17,6 +17,8 @@ from tqdm import tqdm
 
 from survey_app.cases.opening import open_missing
 from survey_app.core import config
+from survey_app.core.formats import count as count_text
+from survey_app.core.formats import number
 from survey_app.core.instruments import Instrument
 from survey_app.db.store import Store
 
@@ -63,11 +65,9 @@ class DemoSummary:
     cases: int = 0
 
     def __str__(self) -> str:
-        def vn(number: int) -> str:  # Vietnamese thousands separator
-            return f"{number:,}".replace(",", ".")
-
-        return (f"Đã tạo {vn(self.responses)} phiếu demo ({vn(self.answers)} câu trả lời, {vn(self.comments)} góp ý, "
-                f"{self.bursts} đợt đáng ngờ, {vn(self.cases)} phản ánh) trong {self.seconds:.1f} s")
+        return (f"Đã tạo {count_text(self.responses)} phiếu demo ({count_text(self.answers)} câu trả lời, "
+                f"{count_text(self.comments)} góp ý, {self.bursts} đợt đáng ngờ, {count_text(self.cases)} phản ánh) "
+                f"trong {number(self.seconds, 1)} s")
 
 
 def has_responses(store: Store) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 
 from survey_app.core.config import FlagRules
 from survey_app.core.formats import WEEKDAYS
+from survey_app.core.i18n import Refused
 from survey_app.core.instruments import Instrument
 
 _HOURS_PART = re.compile(r"(T[2-7]|CN)(?:-(T[2-7]|CN))?\s+(.+)")
@@ -34,7 +35,7 @@ Hours = tuple[tuple[tuple[int, int], ...], ...]
 
 def _minutes(hour: str, minute: str, spec: str) -> int:
     if int(hour) > 24 or int(minute) > 59:
-        raise ValueError(f"giờ không hợp lệ trong {spec!r} (invalid time)")
+        raise Refused("hours.bad_time", spec=spec)
     return int(hour) * 60 + int(minute)
 
 
@@ -46,13 +47,12 @@ def parse_hours(spec: str) -> Hours:
         match = _HOURS_PART.fullmatch(part)
         ranges = [_RANGE.fullmatch(r) for r in match[3].split()] if match else [None]
         if match is None or None in ranges or WEEKDAYS.index(match[2] or match[1]) < WEEKDAYS.index(match[1]):
-            raise ValueError(f"giờ làm việc {part!r} không đúng dạng, ví dụ 'T2-T6 07:00-17:00; T7 07:30-11:30' "
-                             f"(opening hours: weekday T2..T7/CN or a range, then HH:MM-HH:MM …)")
+            raise Refused("hours.bad_spelling", part=part)
         for r in ranges:
             assert r is not None
             start, end = _minutes(r[1], r[2], spec), _minutes(r[3], r[4], spec)
             if end <= start:
-                raise ValueError(f"giờ đóng cửa phải sau giờ mở cửa: {r[0]!r} (closing must follow opening)")
+                raise Refused("hours.close_before_open", range=r[0])
             for day in range(WEEKDAYS.index(match[1]), WEEKDAYS.index(match[2] or match[1]) + 1):
                 days[day].append((start, end))
     return tuple(tuple(sorted(day)) for day in days)

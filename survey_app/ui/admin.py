@@ -18,7 +18,7 @@ import streamlit as st
 from survey_app.admin import accounts, administration, audit, targets, units
 from survey_app.admin.accounts import User
 from survey_app.core import config
-from survey_app.core.config import BLOCKS
+from survey_app.core.config import BLOCKS, ROLES
 from survey_app.core.i18n import Refused, t
 from survey_app.core.keys import current_key_version
 from survey_app.db.store import Store
@@ -247,8 +247,8 @@ def _reset_password(store: Store, user: User, username: str) -> str:
 
 
 def _role_select(key: str, value: str | None = None) -> None:
-    st.selectbox(t("col.role"), accounts.ROLES, key=key, format_func=lambda r: t(f"role.{r}"),
-                 index=accounts.ROLES.index(value) if value else 0)
+    st.selectbox(t("col.role"), ROLES, key=key, format_func=lambda r: t(f"role.{r}"),
+                 index=ROLES.index(value) if value else 0)
 
 
 def _unit_select(key: str, names: dict[str, str], value: str | None = None) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
+from typing import TypeVar
 
 import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
 from survey_app.core import config
-from survey_app.core.formats import WEEKDAYS
+from survey_app.core.formats import CHART_LOCALE, WEEKDAYS
 from survey_app.core.i18n import t
 
 FONT = "DejaVu Sans"  # has every Vietnamese letter; registered for PNG export
@@ -27,6 +28,12 @@ BAR_HEIGHT = 22  # px per unit in a ranking
 # Answer colours per side (-1 dissatisfied, 0 neutral, 1 satisfied), light → dark.
 SHADES = {-1: ("#f4a582", "#d6604d", "#b2182b"), 0: ("#d9d9d9",), 1: ("#92c5de", "#4393c3", "#2166ac")}
 INDEX_SCALE = alt.Scale(scheme="redyellowgreen", domain=[50, 100], clamp=True)
+Chart = TypeVar("Chart", bound=alt.TopLevelMixin)
+
+
+def _vietnamese(chart: Chart) -> Chart:
+    """Figures on the chart, its axes and tooltips written as everywhere else: 76,46 and 16.340."""
+    return chart.configure(locale=CHART_LOCALE)
 
 
 def _rank_label(rank: float, low: float, high: float) -> str:
@@ -47,7 +54,7 @@ def ranking(frame: pd.DataFrame, bar_height: int = BAR_HEIGHT, label_limit: int 
         if column not in data:
             data = data.assign(**{column: data["rank"]})
     data = data.assign(
-        status=lambda d: [_rank_label(r, lo, hi) if pd.notna(r) else t("dash.not_ranked")
+        status=lambda d: [_rank_label(r, lo, hi) if pd.notna(r) else t("results.not_adequate")
                           for r, lo, hi in zip(d["rank"], d["rank_low"], d["rank_high"], strict=True)],
         label=lambda d: [f"{s}. {n}" if pd.notna(r) else n for r, s, n in zip(d["rank"], d["status"], d["name"],
                                                                                  strict=True)],
@@ -67,7 +74,7 @@ def ranking(frame: pd.DataFrame, bar_height: int = BAR_HEIGHT, label_limit: int 
         tooltip=tooltip)
     whiskers = base.mark_rule(color="#333").encode(x="low:Q", x2="high:Q")
     values = base.mark_text(align="left", dx=4, color="#333").encode(x="high:Q", text=alt.Text("sipas:Q", format=".2f"))
-    return (bars + whiskers + values).properties(height=max(bar_height * len(data), 60))
+    return _vietnamese((bars + whiskers + values).properties(height=max(bar_height * len(data), 60)))
 
 
 def priorities(frame: pd.DataFrame) -> alt.Chart:
@@ -109,7 +116,7 @@ def element_heatmap(frame: pd.DataFrame, order: list[str]) -> alt.Chart:
     # White figures on the darkest cells, black elsewhere, so every figure stays readable.
     ink = alt.condition("datum.value < 60 || datum.value > 92", alt.value("white"), alt.value("black"))
     labels = base.mark_text(fontSize=11).encode(text=alt.Text("value:Q", format=".1f"), color=ink)
-    return (cells + labels).properties(height=max(BAR_HEIGHT * len(order), 60))
+    return _vietnamese((cells + labels).properties(height=max(BAR_HEIGHT * len(order), 60)))
 
 
 def _diverging_layout(frame: pd.DataFrame) -> pd.DataFrame:
@@ -161,7 +168,7 @@ def answer_bars(frame: pd.DataFrame) -> alt.HConcatChart:
         y=alt.Y("item_id:N", sort=order, title=None, axis=None),
         x=alt.X("share:Q", title=t("dash.na_axis"), scale=alt.Scale(domain=[0, 100])), tooltip=tooltip)
     height = BAR_HEIGHT * len(order)
-    return alt.hconcat((bars + centre).properties(height=height), na.properties(width=110, height=height))
+    return _vietnamese(alt.hconcat((bars + centre).properties(height=height), na.properties(width=110, height=height)))
 
 
 def trend(frame: pd.DataFrame, since: date) -> alt.LayerChart:
@@ -177,19 +184,19 @@ def trend(frame: pd.DataFrame, since: date) -> alt.LayerChart:
         x=x, y=alt.Y("low:Q", title="SIPAS", scale=alt.Scale(zero=False)), y2="high:Q")
     line = alt.Chart(data).mark_line(point=True, color=RANKED).encode(x=x, y="sipas:Q", tooltip=tooltip)
     begins = alt.Chart(pd.DataFrame({"start": [pd.Timestamp(since)]})).mark_rule(strokeDash=[4, 4]).encode(x="start:T")
-    return (band + line + begins).properties(height=280)
+    return _vietnamese((band + line + begins).properties(height=280))
 
 
 def hour_weekday(frame: pd.DataFrame, value: str, title: str, scheme: str) -> alt.Chart:
     """A weekday × hour heatmap of `value`. Columns: weekday (1–7), hour (0–23) and `value`."""
     data = frame.assign(day=lambda d: [WEEKDAYS[w - 1] for w in d["weekday"]])
-    return alt.Chart(data).mark_rect().encode(
+    return _vietnamese(alt.Chart(data).mark_rect().encode(
         x=alt.X("hour:O", title=t("dash.hour_axis"), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("day:N", sort=list(WEEKDAYS), title=None, axis=alt.Axis(labelOverlap=False)),
         color=alt.Color(f"{value}:Q", title=title, scale=alt.Scale(scheme=scheme)),
         tooltip=[alt.Tooltip("day:N", title=t("dash.col.day")), alt.Tooltip("hour:O", title=t("dash.hour_axis")),
                  alt.Tooltip(f"{value}:Q", title=title, format=".1f")],
-    ).properties(height=alt.Step(BAR_HEIGHT))
+    ).properties(height=alt.Step(BAR_HEIGHT)))
 
 
 def share_bars(frame: pd.DataFrame) -> alt.FacetChart:
@@ -203,10 +210,10 @@ def share_bars(frame: pd.DataFrame) -> alt.FacetChart:
                  alt.Tooltip("share:Q", title="%", format=".1f"), alt.Tooltip("count:Q", title="n", format=",")])
     labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("share:Q", format=".1f"))
     chart = base.mark_bar(color=RANKED) + labels
-    return chart.properties(width=420).facet(
+    return _vietnamese(chart.properties(width=420).facet(
         row=alt.Row("question:N", title=None, header=alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start",
                                                                 labelLimit=700, labelFontWeight="bold"))
-    ).resolve_scale(y="independent")
+    ).resolve_scale(y="independent"))
 
 
 def large(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -222,5 +229,6 @@ def _fonts() -> None:
 def to_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
     """The chart as a PNG, rendered on the server by vl-convert with a font that has Vietnamese."""
     _fonts()
-    spec = chart.configure(font=FONT).to_dict()
+    spec = chart.to_dict()
+    spec["config"] = {**spec.get("config", {}), "font": FONT}  # configure() would drop the locale
     return vlc.vegalite_to_png(spec, scale=scale)

@@ -27,8 +27,9 @@ from results.model import GroupResult
 from results.priorities import UnitPriorities, priorities
 from results.slicing import Slice, SlicedSource
 from survey_app.admin.units import Unit, list_counters, list_units
-from survey_app.core import config
+from survey_app.core import config, formats
 from survey_app.core.config import BLOCKS
+from survey_app.core.formats import count, number
 from survey_app.core.i18n import t
 from survey_app.core.periods import current_quarter, period_between, period_choices, today
 from survey_app.db.store import Store
@@ -251,33 +252,26 @@ def _where(view: View) -> str:
 
 # -- headline ----------------------------------------------------------------------------------------
 
-def _num(value: float | None, digits: int = 2, signed: bool = False) -> str:
-    """A number as Vietnamese documents print it: 1.234,56."""
-    if value is None:
-        return "–"
-    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
-    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
-
-
 def _with_margin(overview: summary.Overview) -> str:
     """76,46 ± 0,81; the index alone when a unit's sample is too small for a margin."""
-    return _num(overview.sipas) + (f" ± {_num(overview.moe)}" if overview.moe is not None else "")
+    return number(overview.sipas) + (f" ± {number(overview.moe)}" if overview.moe is not None else "")
 
 
 def _tiles(store: Store, view: View, results: Results, overview: summary.Overview) -> None:
     previous = results.previous_period.title_vi if results.previous_period else ""
     tiles = [
         (t("dash.tile.sipas"), _with_margin(overview),
-         None if overview.change is None else _num(overview.change, signed=True) + " " + t("dash.tile.vs", p=previous),
+         None if overview.change is None
+         else number(overview.change, signed=True) + " " + t("dash.tile.vs", p=previous),
          t("dash.tile.sipas_help", units=overview.units)),
-        (t("dash.tile.n"), _num(overview.n, 0), None, t("dash.tile.n_help")),
-        (t("dash.tile.today"), _num(_today(*_key(store, view), view.instrument_id), 0), None, None),
+        (t("dash.tile.n"), count(overview.n), None, t("dash.tile.n_help")),
+        (t("dash.tile.today"), count(_today(*_key(store, view), view.instrument_id)), None, None),
     ]
     if overview.response_rate is not None:
-        tiles.append((t("dash.tile.rate"), _num(overview.response_rate, 1) + " %", None, t("dash.tile.rate_help")))
+        tiles.append((t("dash.tile.rate"), number(overview.response_rate, 1) + " %", None, t("dash.tile.rate_help")))
     points = _points(view, results)
     if len(points) == 1 and points[0].points is not None and view.rules is not None:
-        tiles.append((t("dash.tile.cchc"), f"{_num(points[0].points)} / {_num(points[0].max_points)}", None,
+        tiles.append((t("dash.tile.cchc"), f"{number(points[0].points)} / {number(points[0].max_points)}", None,
                       view.rules.title))
     target = _target_tile(store, view)
     if target is not None:
@@ -300,10 +294,10 @@ def _target_tile(store: Store, view: View) -> tuple[str, str, str | None, str] |
     outlook = group.outlook if group else None
     if outlook is None or outlook.p_target is None:
         return None
-    return (t("dash.tile.target", year=outlook.year), _num(outlook.target),
-            _num(outlook.gap, signed=True) + " " + t("dash.tile.target_gap"),
-            t("dash.tile.target_help", projected=_num(outlook.projected), low=_num(outlook.projected_low),
-              high=_num(outlook.projected_high), p=_num(100 * outlook.p_target, 0)))
+    return (t("dash.tile.target", year=outlook.year), number(outlook.target),
+            number(outlook.gap, signed=True) + " " + t("dash.tile.target_gap"),
+            t("dash.tile.target_help", projected=number(outlook.projected), low=number(outlook.projected_low),
+              high=number(outlook.projected_high), p=count(100 * outlook.p_target)))
 
 
 def _points(view: View, results: Results) -> list[UnitPoints]:
@@ -320,8 +314,8 @@ def _weakest(view: View, results: Results, groups: list[GroupResult]) -> None:
     group, element = found
     name = plain(group.name) if view.level != "counter" else _where(view)
     element_name = frames.element_names(results.instrument)[element]
-    st.info(t("dash.weakest", name=name, sipas=_num(group.sipas), element=element_name, code=element,
-              value=_num(group.elements[element])), icon="🔎")
+    st.info(t("dash.weakest", name=name, sipas=number(group.sipas), element=element_name, code=element,
+              value=number(group.elements[element])), icon="🔎")
 
 
 def _children(store: Store, view: View, results: Results) -> list[GroupResult]:
@@ -351,8 +345,8 @@ FORMATS = {"rank": "{:.0f}", "rank_band": "{:.0f}", "previous_rank": "{:.0f}", "
 
 def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
     """Numbers as Vietnamese documents print them, "–" for none, and `grey` rows greyed out."""
-    styled = frame.style.format({c: f for c, f in FORMATS.items() if c in frame}, na_rep="–", decimal=",",
-                                thousands=".")
+    styled = frame.style.format({c: f for c, f in FORMATS.items() if c in frame}, na_rep=formats.NONE,
+                                decimal=formats.DECIMAL, thousands=formats.THOUSANDS)
     if grey is not None:
         muted = ["color: #9e9e9e"] * len(frame.columns)
         styled = styled.apply(lambda row: muted if grey[row.name] else [""] * len(row), axis=1)
@@ -409,9 +403,9 @@ def _priorities_tab(store: Store, view: View, results: Results) -> None:
         st.info(t("dash.priority.none", why=unit.note if unit else t("dash.empty.chart")))
         return
     first = unit.elements[0]
-    st.success(t("dash.priority.headline", element=first.name, code=first.element, value=_num(first.performance),
-                 points=_num(first.points_at_stake)), icon="🎯")
-    st.caption(t(f"dash.priority.method.{unit.method}", n=_num(unit.n, 0)))
+    st.success(t("dash.priority.headline", element=first.name, code=first.element, value=number(first.performance),
+                 points=number(first.points_at_stake)), icon="🎯")
+    st.caption(t(f"dash.priority.method.{unit.method}", n=count(unit.n)))
     frame = frames.priority_frame(unit)
     _chart(charts.priorities(frame), f"uu-tien-{unit.unit_id}", view)
     table = frame.assign(quadrant=[t(f"dash.quadrant.{q}") if q else None for q in frame["quadrant"]])
@@ -568,9 +562,9 @@ def _tv(store: Store, scope: frozenset[str] | None, period: Period, instrument_i
     st.title(f"{BLOCKS.get(screen.block, screen.block)} · {period.title_vi}")
     left, middle, right = st.columns(3)
     left.metric(t("dash.tile.sipas"), _with_margin(overview))
-    middle.metric(t("dash.tile.n"), _num(overview.n, 0))
+    middle.metric(t("dash.tile.n"), count(overview.n))
     block_units = Slice(frozenset(g.key for g in screen.groups)).within(scope)
-    right.metric(t("dash.tile.today"), _num(_today(store, str(store.path), block_units, instrument_id), 0))
+    right.metric(t("dash.tile.today"), count(_today(store, str(store.path), block_units, instrument_id)))
     ranking = charts.ranking(frames.ranking_frame(screen.shown), bar_height=42, label_limit=640)
     st.altair_chart(charts.large(ranking), width="stretch")
     st.caption(t("dash.tv.caption", seconds=TV_SECONDS, page=f"{screen.page}/{screen.pages}"))

@@ -56,7 +56,7 @@ def _verified_link(store: Store) -> links.LinkTarget | None:
     try:
         target = links.resolve_link(store, token) if token else None
     except links.BadLink as bad:
-        _refusal(bad.message, bad.message_en)
+        _refusal(bad.message("vi"), bad.message("en"))
         return None
     if target is None:
         _refusal(t("link.none", "vi"), t("link.none", "en"))

@@ -407,7 +407,7 @@ def _priorities_tab(store: Store, view: View, results: Results) -> None:
                  points=number(first.points_at_stake)), icon="🎯")
     st.caption(t(f"dash.priority.method.{unit.method}", n=count(unit.n)))
     frame = frames.priority_frame(unit)
-    _chart(charts.priorities(frame), f"uu-tien-{unit.unit_id}", view)
+    _chart(store, charts.priorities(frame), f"uu-tien-{unit.unit_id}", view)
     table = frame.assign(quadrant=[t(f"dash.quadrant.{q}") if q else None for q in frame["quadrant"]])
     st.dataframe(_styled(table), hide_index=True, column_order=list(PRIORITY_COLUMNS),
                  column_config={key: t(label) for key, label in PRIORITY_COLUMNS.items()})

@@ -359,10 +359,9 @@ def _ranking_table(frame: pd.DataFrame, points: dict[str, float | None]) -> None
         interval=[None if pd.isna(lo) else f"{int(lo)}–{int(hi)}" for lo, hi in zip(table["rank_low"],
                                                                                       table["rank_high"], strict=True)],
         standing=[t(f"dash.vs_block.{v}") if isinstance(v, str) else None for v in table["vs_block"]])
-    columns = {"rank_band": st.column_config.NumberColumn(t("dash.col.band"), help=t("dash.col.band_help")),
-               "rank": t("dash.col.rank"),
+    columns = {"rank": t("dash.col.rank"), "name": st.column_config.TextColumn(t("dash.col.unit"), width="large"),
+               "rank_band": st.column_config.NumberColumn(t("dash.col.band"), help=t("dash.col.band_help")),
                "interval": st.column_config.TextColumn(t("dash.col.rank_interval"), help=t("dash.col.band_help")),
-               "name": st.column_config.TextColumn(t("dash.col.unit"), width="large"),
                "standing": st.column_config.TextColumn(t("dash.col.vs_block"), help=t("dash.col.vs_block_help")),
                "sipas": "SIPAS", "moe": st.column_config.TextColumn("±", help=t("dash.col.moe_help")),
                "n": t("dash.col.n"), "change": t("dash.col.change"), "previous_rank": t("dash.col.previous_rank"),

@@ -6,8 +6,11 @@ All open the form at once (or arriving over --ramp seconds), answer it and submi
 and submit latencies (p50/p95/max), errors, the server's CPU time, and what the database holds
 afterwards (every thanked citizen must be there).
 
+With --front the citizens go through the production front (survey_app.front: Debian's nginx serving
+the static files and proxying the app); the server CPU then counts nginx's master and workers too.
+
 Run: .venv/bin/python bench/bench_load.py [--sessions 50] [--instrument nhanh-3|sipas-dvc] [--ramp 0]
-                                         [--timeout 300]
+                                         [--timeout 300] [--front]
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, Playwright, async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from survey_app import front
 from survey_app.admin.units import DEFAULT_COUNTER, read_units_csv
 from survey_app.core import config
 from tests.browser.conftest import CHROMIUM, PHONE, LiveApp, start_app
@@ -67,6 +71,15 @@ async def _answer_full(page: Page) -> None:
         await _idle(page)
 
 
+async def submit(page: Page) -> None:
+    await page.get_by_role("button", name="Gửi đánh giá").tap()
+    await page.get_by_text(THANKS).wait_for()
+
+
+def failure(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+
+
 async def citizen(browser: Browser, url: str, n: int, instrument: str, delay: float) -> Session:
     await asyncio.sleep(delay)
     session = Session()
@@ -83,24 +96,29 @@ async def citizen(browser: Browser, url: str, n: int, instrument: str, delay: fl
         session.first_load = time.perf_counter() - begun
         await (_answer_quick(page) if instrument == "nhanh-3" else _answer_full(page))
         begun = time.perf_counter()
-        await page.get_by_role("button", name="Gửi đánh giá").tap()
-        await page.get_by_text(THANKS).wait_for()
+        await submit(page)
         session.submit = time.perf_counter() - begun
     except Exception as exc:  # a bench reports every failure and goes on
-        session.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        session.error = failure(exc)
     finally:
         await context.close()
     return session
 
 
-async def crowd(app: LiveApp, sessions: int, instrument: str, ramp: float, timeout: float) -> list[Session]:
+async def launch_chromium(playwright: Playwright) -> Browser:
+    return await playwright.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                        "--disable-dev-shm-usage"])
+
+
+async def crowd(app: LiveApp, base_url: str, sessions: int, instrument: str, ramp: float,
+                timeout: float) -> list[Session]:
     # The server holds the database: the units are those `init` loaded from the default file.
     units = [u.unit_id for u in read_units_csv(config.DEFAULT_UNITS_CSV.read_text(encoding="utf-8"))]
-    urls = [survey_link(app, units[n % len(units)], DEFAULT_COUNTER[0], instrument) for n in range(sessions)]
+    urls = [survey_link(app, units[n % len(units)], DEFAULT_COUNTER[0], instrument, base_url=base_url)
+            for n in range(sessions)]
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                            "--disable-dev-shm-usage"])
+        browser = await launch_chromium(playwright)
         try:
             return await asyncio.wait_for(
                 asyncio.gather(*(citizen(browser, url, n, instrument, ramp * n / sessions)
@@ -109,10 +127,20 @@ async def crowd(app: LiveApp, sessions: int, instrument: str, ramp: float, timeo
             await browser.close()
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int | None) -> float:
     """User and system CPU time of a process so far (Linux /proc): the server's own cost, apart from the browser's."""
+    if pid is None:
+        return 0.0
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def front_cpu(pid: int | None) -> float:
+    """CPU seconds of nginx's master and its workers (its children), from /proc."""
+    if pid is None:
+        return 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return cpu_seconds(pid) + sum(cpu_seconds(int(child)) for child in children)
 
 
 def _figures(label: str, values: list[float]) -> str:
@@ -130,18 +158,26 @@ def main() -> None:
     parser.add_argument("--instrument", choices=("nhanh-3", "sipas-dvc"), default="nhanh-3")
     parser.add_argument("--ramp", type=float, default=0, help="spread the arrivals over this many seconds")
     parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole crowd")
+    parser.add_argument("--front", action="store_true", help="through the nginx front (survey_app.front)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="sipas-load-"))
     app = start_app(folder)  # binds 127.0.0.1 only
-    begun, cpu_before = time.perf_counter(), cpu_seconds(app.process.pid)
+    nginx = front.start_front([int(app.url.rsplit(":", 1)[1])], folder / "front") if args.front else None
+    nginx_pid = nginx.process.pid if nginx else None
+    begun = time.perf_counter()
+    cpu_before = cpu_seconds(app.process.pid) + front_cpu(nginx_pid)
     try:
-        results = asyncio.run(crowd(app, args.sessions, args.instrument, args.ramp, args.timeout))
-        server_cpu = cpu_seconds(app.process.pid) - cpu_before
+        results = asyncio.run(crowd(app, nginx.url if nginx else app.url, args.sessions, args.instrument,
+                                    args.ramp, args.timeout))
+        server_cpu = cpu_seconds(app.process.pid) + front_cpu(nginx_pid) - cpu_before
     finally:
         elapsed = time.perf_counter() - begun
+        if nginx is not None:
+            nginx.stop()
         app.stop()
     thanked = [s for s in results if s.submit is not None]
-    print(f"{args.sessions} sessions ({args.instrument}, arriving over {args.ramp:g} s) against {app.url} "
+    where = f"{nginx.url} (nginx front)" if nginx else app.url
+    print(f"{args.sessions} sessions ({args.instrument}, arriving over {args.ramp:g} s) against {where} "
           f"in {elapsed:.1f} s; "
           f"server CPU {server_cpu:.1f} s ({1000 * server_cpu / args.sessions:.0f} ms per session; "
           f"{os.cpu_count()} cores shared with the browser)")

@@ -1,7 +1,8 @@
 """`compute()`: every index of one period and one grouping.
 
-DuckDB does the counting (respondents, n1…n5 per item, choices, Σ z_r²); Python receives tables
-of a few thousand rows and applies the formulas of formulas.py to them.
+DuckDB counts the respondents and choices and reduces the answers, in one scan for both periods
+compared, to one packed row per respondent (tally.py); numpy counts those into item tables and
+margins, and the formulas of formulas.py are applied to tables of a few thousand rows.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
 
+from results.cases import CaseStats, case_stats
 from results.catalog import Catalog, load_catalog
 from results.formulas import (
     as_float,
@@ -29,9 +32,13 @@ from results.formulas import (
 from results.margins import GroupCounts, bootstrap_se, linearisation_se
 from results.method import Method
 from results.model import GROUPINGS, ChoiceResult, GroupResult, ItemResult, Results
+from results.ranks import with_standings
 from results.scope import GROUP_KEYS, Scope, Source, open_cursor
+from results.tally import Tally, count_answers
+from results.targets import with_outlooks
 from survey_app.core import clock
 from survey_app.core.config import BLOCKS, DEFAULT_INSTRUMENT
+from survey_app.core.formats import number
 from survey_app.core.periods import Period, current_year, parse_period
 
 NO_FIELD = "Không ghi lĩnh vực"
@@ -51,26 +58,34 @@ class _Meta:
 def compute(source: Source, period: Period | str | None = None, *, by: str = "unit",
             instrument_id: str = DEFAULT_INSTRUMENT, method: Method | None = None,
             include_flagged: bool = False, margins: bool = True, choices: bool = True,
-            compare: bool = True) -> Results:
+            compare: bool = True, today: date | None = None) -> Results:
     """All indices of `period` (default: this year, Vietnam time) grouped `by` unit, block, counter,
     field (or month, week for trends).
 
     `margins`, `choices` and `compare` (ranking change against the previous period of the same
     length) can be switched off when a caller needs only the point indices, which is faster.
+    By unit, ranked units get rank intervals and their standing in the block (with margins), and
+    units with a target for the period's year its outlook as of `today` (default: today in Vietnam).
     """
     if by not in GROUP_KEYS:
         raise ValueError(f"--by phải là một trong {', '.join(GROUPINGS)} (unknown grouping {by!r:.20})")
     period = parse_period(period) if isinstance(period, str) else period or current_year()
     method = method or Method()
+    previous = period.previous() if compare and by == "unit" else None
     with open_cursor(source) as cur:
-        scope = Scope(cur, period, by, instrument_id, include_flagged)
-        groups, catalog = _groups(scope, method, margins=margins, choices=choices)
-        previous = period.previous() if compare and by == "unit" else None
+        scope = Scope(cur, period, by, instrument_id, include_flagged, previous=previous)
+        groups, before, catalog = _groups(scope, method, margins=margins, choices=choices)
         if previous is not None:
-            before, _ = _groups(replace(scope, period=previous), method, margins=False, choices=False)
             groups = _with_previous(rank_within_blocks(groups), rank_within_blocks(before))
         elif by == "unit":
             groups = rank_within_blocks(groups)
+        stats = case_stats(cur, period, by)
+        groups = [replace(g, cases=stats.get(g.key, CaseStats(0, 0, 0, 0, None))) if by in ("unit", "block")
+                  else g for g in groups]
+        if by == "unit":
+            if margins:
+                groups = with_standings(groups, method.confidence_z)
+            groups = with_outlooks(cur, groups, period, today or clock.today(), method.confidence_z)
     return Results(
         period=period, previous_period=previous, by=by, instrument=catalog.instrument,
         instrument_versions=catalog.versions, elements=catalog.elements, method=method,
@@ -85,9 +100,10 @@ def _notes(by: str, method: Method) -> tuple[str, ...]:
         f"Chỉ số thành phần: {'gộp (pooled)' if method.element_index == 'pooled' else 'trung bình các tiêu chí'}.",
         "Chỉ số SIPAS của đơn vị: trung bình"
         + (" có trọng số" if method.element_weights else "") + " các chỉ số thành phần có câu trả lời.",
-        f"Sai số 95 %: {MARGIN_NAMES[method.margin]} (z = {method.confidence_z}), "
+        f"Sai số 95 %: {MARGIN_NAMES[method.margin]} (z = {number(method.confidence_z, None)}), "
         "có hiệu chỉnh 1 − n/N khi biết số hồ sơ N.",
-        f"Cỡ mẫu cần: n = N/(1 + N·e²), e = {method.sample_error}; không có N: tối thiểu {method.min_sample} phiếu. "
+        f"Cỡ mẫu cần: n = N/(1 + N·e²), e = {number(method.sample_error, None)}; "
+        f"không có N: tối thiểu {method.min_sample} phiếu. "
         "Đơn vị chưa đủ mẫu không được xếp hạng.",
         "Câu hỏi hài lòng chung được báo cáo riêng, không tính vào chỉ số.",
     ]
@@ -99,57 +115,69 @@ def _notes(by: str, method: Method) -> tuple[str, ...]:
 
 # -- the queries -----------------------------------------------------------------------------------
 
+# Respondents of both periods (p) by group, version and channel: the responses table alone, no answers.
 _RESPONDENTS = """
 WITH scope AS ({scope})
-SELECT g, version, channel, count(*) FROM scope GROUP BY g, version, channel
-"""
-
-_ITEM_COUNTS = """
-WITH scope AS ({scope})
-SELECT s.g, s.version, a.item_id, a.value, count(*)
-FROM answers a JOIN scope s ON s.response_id = a.response_id
-GROUP BY s.g, s.version, a.item_id, a.value
+SELECT g, p, version, channel, count(*) FROM scope GROUP BY g, p, version, channel
 """
 
 _CHOICE_COUNTS = """
 WITH scope AS ({scope})
 SELECT s.g, c.question_id, c.option_id, count(*)
 FROM choices c JOIN scope s ON s.response_id = c.response_id
+WHERE s.p = 0
 GROUP BY s.g, c.question_id, c.option_id
 """
 
 
-def _groups(scope: Scope, method: Method, *, margins: bool, choices: bool) -> tuple[list[GroupResult], Catalog]:
+def _groups(scope: Scope, method: Method, *, margins: bool,
+            choices: bool) -> tuple[list[GroupResult], list[GroupResult], Catalog]:
+    """The groups of the period, those of the period compared with (empty without one), and the catalog."""
     if scope.by == "block" and method.group_index == "mean":
-        units, catalog = _groups(replace(scope, by="unit"), method, margins=margins, choices=choices)
-        return blocks_from_units(units, method), catalog
+        units, before, catalog = _groups(replace(scope, by="unit"), method, margins=margins, choices=choices)
+        return blocks_from_units(units, method), blocks_from_units(before, method), catalog
     respondents = scope.query(_RESPONDENTS)
-    catalog = load_catalog(scope.cur, scope.instrument_id, sorted({r[1] for r in respondents}), method)
-    scope = replace(scope, split_versions=catalog.split_versions, keys=tuple(sorted({r[0] for r in respondents})))
+    periods = [0, 1] if scope.previous else [0]
+    catalogs = [load_catalog(scope.cur, scope.instrument_id, sorted({r[2] for r in respondents if r[1] == p}), method)
+                for p in periods]
+    scope = replace(scope, keys=tuple(sorted({r[0] for r in respondents})),
+                    versions=tuple(sorted({r[2] for r in respondents})))
+    tally = count_answers(scope, catalogs)
+    of = {p: [(g, *rest) for g, q, *rest in respondents if q == p] for p in periods}
+    now = _period_groups(scope, catalogs[0], method, of[0], tally.of_period(0), margins=margins, choices=choices)
+    if scope.previous is None:
+        return now, [], catalogs[0]
+    before = _period_groups(replace(scope, period=scope.previous, previous=None), catalogs[1], method, of[1],
+                            tally.of_period(1), margins=False, choices=False)
+    return now, before, catalogs[0]
+
+
+def _period_groups(scope: Scope, catalog: Catalog, method: Method, respondents: list[tuple[Any, ...]],
+                   tally: Tally, *, margins: bool, choices: bool) -> list[GroupResult]:
+    """The groups of `scope.period` from its respondents (group, version, channel, count) and tally."""
     n: dict[str, int] = defaultdict(int)
     channels: dict[str, dict[str, int]] = defaultdict(dict)
     for g, _, channel, count in respondents:
         n[g] += count
         channels[g][channel] = channels[g].get(channel, 0) + count
-    items = item_results(scope.query(_ITEM_COUNTS), catalog)
+    items = item_results(tally.item_rows(catalog), catalog)
     meta = _group_meta(scope, catalog)
     keys = sorted(set(n) | {k for k, m in meta.items() if m.listed})
     dossiers = _dossiers(scope, keys)
     counts = {g: GroupCounts(n[g], items.get(g, {}), dossiers.get(g)) for g in keys}
-    se = _standard_errors(scope, catalog, method, counts) if margins else {}
+    se = _standard_errors(tally, catalog, method, counts) if margins else {}
     questions = _choice_results(scope.query(_CHOICE_COUNTS), catalog, n) if choices else {}
-    results = [
+    return [
         _group_result(g, meta.get(g, _Meta(g)), counts[g], catalog, method, se.get(g),
                       questions.get(g, {}), channels.get(g, {}))
         for g in keys
     ]
-    return results, catalog
 
 
-def _standard_errors(scope: Scope, catalog: Catalog, method: Method,
+def _standard_errors(tally: Tally, catalog: Catalog, method: Method,
                      counts: dict[str, GroupCounts]) -> dict[str, float | None]:
     estimate = bootstrap_se if method.margin == "bootstrap" else linearisation_se
-    return estimate(scope, catalog, method, counts)
+    return estimate(tally, catalog, method, counts)
 
 
 def item_results(rows: list[tuple[Any, ...]], catalog: Catalog) -> dict[str, dict[str, ItemResult]]:

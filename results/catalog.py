@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ class Catalog:
     codes: dict[tuple[str, str], Codes]  # (coding, item_id) → codes; coding = version, or ONE_CODING
     elements: tuple[tuple[str, tuple[str, ...]], ...]  # element id → item ids, newest version's layout
 
-    @property
+    @cached_property
     def split_versions(self) -> bool:
         """Whether counts must be kept apart by version (the versions code some item differently)."""
         return any(coding != ONE_CODING for coding, _ in self.codes)

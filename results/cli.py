@@ -17,21 +17,27 @@ from results.export import (
     ordered_groups,
     points_columns,
     points_json,
+    priorities_json,
+    priority_columns,
+    priority_rows,
     provenance_columns,
     result_columns,
     to_csv,
     to_json,
     to_table,
+    write_priorities_xlsx,
     write_xlsx,
 )
 from results.method import Method, MethodError, load_method
 from results.model import GROUPINGS, Results
-from results.report import FontMissing, write_report
+from results.priorities import priorities
 from survey_app.core.config import DEFAULT_INSTRUMENT
 from survey_app.core.periods import Period, PeriodError, current_year, parse_date, parse_period, period_between
-from survey_app.db.store import StoreUnavailable, open_store
+from survey_app.db.backends import open_store
+from survey_app.db.store import StoreUnavailable
 
 FORMATS = ("table", "csv", "json", "xlsx")
+EXAMPLE_RULES = Path(__file__).with_name("rules") / "vi-du-ha-noi.yaml"
 log = logging.getLogger("results")
 
 
@@ -111,6 +117,24 @@ def cmd_cchc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_priorities(args: argparse.Namespace) -> int:
+    table = load_rules(args.rules or EXAMPLE_RULES)
+    target = _xlsx_target(args) if args.format == "xlsx" else None
+    results = _compute(args, "unit", choices=False, compare=False)
+    if args.unit and not any(g.key == args.unit for g in results.groups):
+        raise UsageError(f"không có đơn vị mã {args.unit!r:.40} (unknown unit)")
+    with open_store(args.db, read_only=True) as store:
+        found = priorities(store, results.period, unit_id=args.unit, instrument_id=args.instrument,
+                           method=results.method, rules=table, results=results)
+    if target is not None:
+        write_priorities_xlsx(found, results, target, table)
+    elif args.format == "json":
+        _emit(args, priorities_json(found, results))
+    else:
+        _emit(args, to_table(priority_columns(), priority_rows(found)) + f"\n{results.provenance}; {table.title}\n")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     if not args.out.lower().endswith(".pdf"):
         raise UsageError("--out phải là tệp .pdf (the report is a PDF)")
@@ -118,7 +142,31 @@ def cmd_report(args: argparse.Namespace) -> int:
     results = _compute(args, "unit", choices=False)
     blocks = _compute(args, "block", choices=False, compare=False)
     points = cchc_points(results, table) if table else None
-    write_report(results, blocks, args.out, points, table)
+    from results.report import FontMissing, write_report  # fpdf is loaded only for a PDF
+
+    try:
+        write_report(results, blocks, args.out, points, table)
+    except FontMissing as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def cmd_scorecard(args: argparse.Namespace) -> int:
+    if args.period or args.date_from or args.date_to:
+        raise UsageError("scorecard dùng --month YYYY-MM (scorecard takes --month)")
+    if not args.out:
+        raise UsageError("scorecard cần --out THƯ-MỤC (scorecard needs --out DIR)")
+    from results.report import FontMissing  # fpdf and openpyxl are loaded only for this command
+    from results.scorecard import parse_month, write_scorecards
+
+    month = parse_month(args.month)
+    with open_store(args.db, read_only=True) as store:
+        try:
+            written = write_scorecards(store, month, args.out, args.unit)
+        except FontMissing as exc:
+            raise UsageError(str(exc)) from None
+    print(f"Đã ghi {len(written) - 1} phiếu PDF và bảng tổng hợp {written[-1]} "
+          f"({len(written) - 1} scorecards and the summary written)")
     return 0
 
 
@@ -145,13 +193,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(run=cmd_cchc)
 
+    p = sub.add_parser("priorities", parents=[common], help="which element each unit should fix first")
+    p.add_argument("--unit", help="only this unit")
+    p.add_argument("--rules", help=f"CCHC rule table for the points at stake (default: the example {EXAMPLE_RULES})")
+    p.add_argument("--format", choices=("table", "json", "xlsx"), default="table")
+    p.set_defaults(run=cmd_priorities)
+
     p = sub.add_parser("report", parents=[common], help="PDF report with the block rankings")
     p.add_argument("--rules", help="add CCHC points from this rule table")
     p.set_defaults(run=cmd_report)
+
+    p = sub.add_parser("scorecard", parents=[common], help="a unit's monthly scorecard (PDF) and an XLSX summary")
+    p.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-11")
+    p.add_argument("--unit", help="only this unit (default: every unit)")
+    p.set_defaults(run=cmd_scorecard)
     return parser
 
 
-USER_ERRORS = (UsageError, PeriodError, MethodError, RulesError, CatalogError, StoreUnavailable, FontMissing, OSError)
+USER_ERRORS = (UsageError, PeriodError, MethodError, RulesError, CatalogError, StoreUnavailable, OSError)
 
 
 def main(argv: list[str] | None = None) -> int:

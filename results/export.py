@@ -13,24 +13,19 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
+from typing import TYPE_CHECKING, Any
 
 from results.cchc import RuleTable, UnitPoints
 from results.model import GroupResult, ItemResult, Results
+from results.priorities import ElementPriority, UnitPriorities
 from survey_app.core.config import BLOCKS
+from survey_app.core.formats import neutralise
+from survey_app.core.i18n import t
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NOT_ADEQUATE = "chưa đủ mẫu"
+if TYPE_CHECKING:  # openpyxl is imported only when a workbook is written: a JSON answer never waits for it
+    from openpyxl import Workbook
 
-
-def neutralise(value: Any) -> Any:
-    """Text that would start a spreadsheet formula gets a leading apostrophe (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+NOT_ADEQUATE = t("results.not_adequate")  # the reports are in Vietnamese
 
 
 def rounded(value: float | None, digits: int = 2) -> float | None:
@@ -42,7 +37,7 @@ class Column:
     key: str  # CSV header and JSON-ish id
     header: str  # Vietnamese heading for people (table, XLSX)
     get: Callable[[Any], Any]
-    decimals: int | None = None  # numbers shown with this many decimals
+    decimals: int | None = None  # numbers shown with this many decimals (0: a count)
 
 
 def _index_column(key: str, header: str, get: Callable[[Any], float | None]) -> Column:
@@ -58,8 +53,8 @@ def result_columns(results: Results) -> list[Column]:
         Column("key", "Mã", lambda g: g.key),
         Column("name", "Tên", lambda g: g.name),
         Column("block", "Khối", lambda g: g.block),
-        Column("n", "Số phiếu", lambda g: g.n),
-        Column("required_n", "Cỡ mẫu cần", lambda g: g.required_n),
+        Column("n", "Số phiếu", lambda g: g.n, 0),
+        Column("required_n", "Cỡ mẫu cần", lambda g: g.required_n, 0),
         Column("adequate", "Đủ mẫu", lambda g: g.adequate),
         _index_column("sipas", "SIPAS (%)", lambda g: g.sipas),
         _index_column("moe", "Sai số ± (điểm)", lambda g: g.moe),
@@ -67,13 +62,44 @@ def result_columns(results: Results) -> list[Column]:
     if results.previous_period is not None:
         columns.append(_index_column("change", f"Thay đổi so với {results.previous_period.label}", lambda g: g.change))
     columns += [_index_column(e, e, lambda g, e=e: g.elements.get(e)) for e, _ in results.elements]
+    if results.by == "unit":
+        columns += standing_columns()
     columns += [
         _index_column("overall", "Hài lòng chung (%)", lambda g: g.overall.index if g.overall else None),
-        Column("dossiers", "Số hồ sơ", lambda g: g.dossiers),
+        Column("dossiers", "Số hồ sơ", lambda g: g.dossiers, 0),
         _index_column("response_rate", "Tỷ lệ phản hồi (%)", lambda g: g.response_rate),
         _index_column("qd766_ratio", "Tỷ lệ hài lòng QĐ 766 (%)", lambda g: g.qd766_ratio),
     ]
+    if results.by in ("unit", "block"):
+        columns += [
+            Column("cases_opened", "Phản ánh", lambda g: g.cases.opened if g.cases else None),
+            Column("cases_on_time_pct", "Trả lời đúng hạn (%)", lambda g: g.cases.on_time_pct if g.cases else None, 1),
+            Column("cases_median_hours", "Thời gian trả lời (giờ, trung vị)",
+                   lambda g: g.cases.median_hours if g.cases else None, 1),
+        ]
     return columns
+
+
+VS_BLOCK_VI = {"above": "cao hơn", "below": "thấp hơn", "same": "không khác biệt"}
+
+
+def standing_columns() -> list[Column]:
+    """Rank interval, standing against the block's mean, tied band, and the year's target."""
+    def interval(g: GroupResult) -> str | None:
+        return None if g.rank_low is None else f"{g.rank_low}–{g.rank_high}"
+
+    def outlook(get: Callable[[Any], float | None]) -> Callable[[GroupResult], float | None]:
+        return lambda g: None if g.outlook is None else get(g.outlook)
+
+    return [
+        Column("rank_interval", "Khoảng hạng 95 %", interval),
+        Column("vs_block", "So với trung bình khối", lambda g: VS_BLOCK_VI.get(g.vs_block or "")),
+        Column("rank_band", "Nhóm hạng", lambda g: g.rank_band),
+        _index_column("target", "Chỉ tiêu năm", outlook(lambda o: o.target)),
+        _index_column("gap", "Chênh lệch với chỉ tiêu", outlook(lambda o: o.gap)),
+        _index_column("projected", "Dự báo cuối năm", outlook(lambda o: o.projected)),
+        _index_column("p_target", "Xác suất đạt chỉ tiêu", outlook(lambda o: o.p_target)),
+    ]
 
 
 def provenance_columns(results: Results, table: RuleTable | None = None) -> list[Column]:
@@ -106,7 +132,7 @@ def points_columns(points: Sequence[UnitPoints]) -> list[Column]:
         Column("name", "Đơn vị", lambda p: p.group.name),
         Column("block", "Khối", lambda p: p.group.block),
         Column("rank", "Hạng", lambda p: p.group.rank),
-        Column("n", "Số phiếu", lambda p: p.group.n),
+        Column("n", "Số phiếu", lambda p: p.group.n, 0),
         Column("adequate", "Đủ mẫu", lambda p: p.group.adequate),
         _index_column("sipas", "SIPAS (%)", lambda p: p.group.sipas),
         *[_index_column(f"points_{c}", f"Điểm tiêu chí {c}", lambda p, c=c: criterion_points(p, c)) for c in criteria],
@@ -168,12 +194,26 @@ def group_json(group: GroupResult, results: Results) -> dict[str, Any]:
         "previous_sipas": group.previous_sipas, "change": group.change,
         "dossiers": group.dossiers, "response_rate": group.response_rate, "qd766_ratio": group.qd766_ratio,
         "channels": group.channels,
+        "cases_opened": group.cases.opened if group.cases else None,
+        "cases_on_time_pct": group.cases.on_time_pct if group.cases else None,
+        "cases_median_hours": group.cases.median_hours if group.cases else None,
         "questions": {q: {"section": c.section, "multiple": c.multiple, "base": c.base, "counts": c.counts,
                           "pct": c.shares} for q, c in group.questions.items()},
         "period": results.period.label, "rule_set": results.method.name,
         "instrument": results.instrument.id, "instrument_versions": list(results.instrument_versions),
         "margin_method": results.method.margin,
+        "rank_low": group.rank_low, "rank_high": group.rank_high, "vs_block": group.vs_block,
+        "rank_band": group.rank_band, **outlook_json(group),
     }
+
+
+def outlook_json(group: GroupResult) -> dict[str, Any]:
+    """The target keys, present only where the unit has a target for the period's year."""
+    o = group.outlook
+    if o is None:
+        return {}
+    return {"target": o.target, "gap": o.gap, "projected": o.projected, "projected_low": o.projected_low,
+            "projected_high": o.projected_high, "p_target": o.p_target, "target_year": o.year}
 
 
 def to_json(results: Results) -> str:
@@ -206,8 +246,8 @@ def _item_rows(results: Results) -> tuple[list[Column], list[tuple[GroupResult, 
         Column("key", "Mã", lambda r: r[0].key), Column("name", "Tên", lambda r: r[0].name),
         Column("element", "Chỉ số thành phần", lambda r: r[1]), Column("item", "Tiêu chí", lambda r: r[2].item_id),
         Column("text", "Nội dung", lambda r: texts.get(r[2].item_id, "")),
-        *[Column(f"n{c}", f"n{c}", lambda r, c=c: r[2].counts.get(c, 0)) for c in codes],
-        Column("na", "Không áp dụng", lambda r: r[2].na), Column("n", "Số trả lời", lambda r: r[2].n),
+        *[Column(f"n{c}", f"n{c}", lambda r, c=c: r[2].counts.get(c, 0), 0) for c in codes],
+        Column("na", "Không áp dụng", lambda r: r[2].na, 0), Column("n", "Số trả lời", lambda r: r[2].n, 0),
         Column("satisfied", "Hài lòng", lambda r: r[2].satisfied),
         _index_column("pct", "S_i (%)", lambda r: r[2].index),
     ]
@@ -226,14 +266,22 @@ def _choice_rows(results: Results) -> tuple[list[Column], list[tuple[GroupResult
         Column("key", "Mã", lambda r: r[0].key), Column("name", "Tên", lambda r: r[0].name),
         Column("question", "Câu hỏi", lambda r: questions[r[1]].text["vi"]),
         Column("option", "Lựa chọn", lambda r: option_text(r[1], r[2])),
-        Column("count", "Số lượt chọn", lambda r: r[0].questions[r[1]].counts[r[2]]),
-        Column("base", "Mẫu số", lambda r: r[0].questions[r[1]].base),
+        Column("count", "Số lượt chọn", lambda r: r[0].questions[r[1]].counts[r[2]], 0),
+        Column("base", "Mẫu số", lambda r: r[0].questions[r[1]].base, 0),
         _index_column("pct", "Tỷ lệ (%)", lambda r: r[0].questions[r[1]].shares[r[2]]),
     ]
     return columns, rows
 
 
+def _excel_format(decimals: int) -> str:
+    """The cell stays a number; Excel writes it in the reader's own convention (16.340 and 76,46 in a
+    Vietnamese Excel), so the workbook needs no text copy of core.formats."""
+    return "#,##0" if decimals == 0 else "0." + "0" * decimals
+
+
 def _sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Iterable[Any]) -> None:
+    from openpyxl.utils import get_column_letter
+
     sheet = book.create_sheet(title[:31])
     sheet.append([c.header for c in columns])
     for row in rows:
@@ -242,7 +290,7 @@ def _sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Iterable
         letter = get_column_letter(i)
         if column.decimals is not None:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
-                cell.number_format = "0." + "0" * column.decimals
+                cell.number_format = _excel_format(column.decimals)
         sheet.column_dimensions[letter].width = min(60, max(10, len(column.header) + 2))
     sheet.freeze_panes = "A2"
 
@@ -270,6 +318,8 @@ def _notes(results: Results, table: RuleTable | None) -> list[tuple[str, Any]]:
 def write_xlsx(results: Results, path: str | Path, points: Sequence[UnitPoints] | None = None,
                table: RuleTable | None = None) -> None:
     """Ranking sheet per block (or one results sheet), elements, items with counts, choices, notes."""
+    from openpyxl import Workbook
+
     book = Workbook()
     book.remove(book.active)
     main = result_columns(results)
@@ -292,3 +342,59 @@ def write_xlsx(results: Results, path: str | Path, points: Sequence[UnitPoints] 
 
 def block_title(block: str | None) -> str:
     return BLOCKS.get(block or "", block or "")
+
+
+# -- priorities (results/priorities.py) ------------------------------------------------------------------
+
+QUADRANT_VI = {"concentrate": "Tập trung cải thiện", "keep_up": "Duy trì", "low_priority": "Ưu tiên thấp",
+               "possible_overkill": "Có thể thừa nguồn lực"}
+METHOD_VI = {"relative_weights": "trọng số tương đối (Johnson 2000)", "spearman": "tương quan Spearman (mẫu nhỏ)"}
+
+
+def priorities_json(found: Sequence[UnitPriorities], results: Results) -> str:
+    """One object per unit: unit_id, n, method, elements [{element, performance, importance, …}]."""
+    return json.dumps([{
+        "unit_id": u.unit_id, "name": u.name, "block": u.block, "n": u.n, "method": u.method,
+        "r_squared": u.r_squared, "note": u.note, "period": results.period.label,
+        "elements": [{"element": e.element, "name": e.name, "performance": e.performance,
+                      "importance": e.importance, "importance_low": e.importance_low,
+                      "importance_high": e.importance_high, "potential": e.potential,
+                      "points_at_stake": e.points_at_stake, "priority": e.priority, "quadrant": e.quadrant,
+                      "items": e.items} for e in u.elements],
+    } for u in found], ensure_ascii=False, indent=1) + "\n"
+
+
+def priority_rows(found: Sequence[UnitPriorities]) -> list[tuple[UnitPriorities, ElementPriority | None]]:
+    """A row per element of each unit, and one row for a unit without priorities (its note)."""
+    return [(u, e) for u in found for e in (u.elements or (None,))]
+
+
+def priority_columns() -> list[Column]:
+    def element(get: Callable[[ElementPriority], Any]) -> Callable[[tuple[Any, ElementPriority | None]], Any]:
+        return lambda row: None if row[1] is None else get(row[1])
+
+    return [
+        Column("unit_id", "Mã", lambda r: r[0].unit_id),
+        Column("name", "Đơn vị", lambda r: r[0].name),
+        Column("n", "Số phiếu", lambda r: r[0].n),
+        Column("method", "Phương pháp", lambda r: METHOD_VI.get(r[0].method or "", r[0].note)),
+        Column("priority", "Thứ tự ưu tiên", element(lambda e: e.priority)),
+        Column("element", "Thành phần", element(lambda e: e.element)),
+        _index_column("performance", "Kết quả S_e (%)", element(lambda e: e.performance)),
+        Column("importance", "Mức quan trọng", element(lambda e: e.importance), 3),
+        Column("importance_low", "Quan trọng: cận dưới 95 %", element(lambda e: e.importance_low), 3),
+        Column("importance_high", "Quan trọng: cận trên 95 %", element(lambda e: e.importance_high), 3),
+        _index_column("potential", "Tiềm năng cải thiện", element(lambda e: e.potential)),
+        _index_column("points_at_stake", "Điểm CCHC có thể tăng", element(lambda e: e.points_at_stake)),
+        Column("quadrant", "Nhóm", element(lambda e: QUADRANT_VI.get(e.quadrant or ""))),
+    ]
+
+
+def write_priorities_xlsx(found: Sequence[UnitPriorities], results: Results, path: str | Path,
+                          table: RuleTable | None = None) -> None:
+    book = Workbook()
+    book.remove(book.active)
+    _sheet(book, "Ưu tiên cải thiện", priority_columns(), priority_rows(found))
+    notes = [Column("what", "Mục", lambda r: r[0]), Column("value", "Giá trị", lambda r: r[1])]
+    _sheet(book, "Ghi chú", notes, _notes(results, table))
+    book.save(path)

@@ -13,11 +13,13 @@ from results.catalog import item_codes
 from results.formulas import choice_share
 from results.live import FeedEntry
 from results.model import GroupResult, Results
+from results.priorities import UnitPriorities
 from results.summary import Overview, overview
 from survey_app.core.config import BLOCKS
 from survey_app.core.instruments import Instrument
 
-RANKING_COLUMNS = ("rank", "name", "sipas", "moe", "n", "change", "previous_rank", "ranked")
+RANKING_COLUMNS = ("rank", "name", "sipas", "moe", "n", "change", "previous_rank", "ranked", "rank_low", "rank_high",
+                   "rank_band", "vs_block", "cases_opened", "cases_on_time_pct", "cases_median_hours")
 TV_ROWS = 12  # units per TV screen: large type across a room
 # The levels of the drill-down, top first; each row of a level opens a filter of the level below.
 LEVELS = ("province", "block", "unit", "counter")
@@ -76,9 +78,36 @@ def choice_shares(results: Results, section: str) -> pd.DataFrame:
 
 def ranking_frame(groups: Sequence[GroupResult]) -> pd.DataFrame:
     """One row per group with RANKING_COLUMNS; `ranked` is False for a group without a rank."""
-    rows = [(g.rank, g.name, g.sipas, g.moe, g.n, g.change, g.previous_rank, g.rank is not None) for g in groups]
+    rows = [(g.rank, g.name, g.sipas, g.moe, g.n, g.change, g.previous_rank, g.rank is not None, g.rank_low,
+             g.rank_high, g.rank_band, g.vs_block,
+             *((g.cases.opened, g.cases.on_time_pct, g.cases.median_hours) if g.cases else (None, None, None)))
+            for g in groups]
     frame = pd.DataFrame(rows, columns=list(RANKING_COLUMNS))
-    return frame.astype({"rank": float, "previous_rank": float})  # None → NaN, printed "–"
+    # None → NaN, printed "–"
+    return frame.astype({"rank": float, "previous_rank": float, "rank_low": float, "rank_high": float,
+                         "rank_band": float})
+
+
+def priority_frame(unit: UnitPriorities) -> pd.DataFrame:
+    """One row per element of a unit's priorities, fix-first first (the chart and table draw it)."""
+    rows = [(e.priority, e.element, e.name, e.performance, e.importance, e.importance_low, e.importance_high,
+             e.potential, e.points_at_stake, e.quadrant) for e in unit.elements]
+    columns = ["priority", "element", "name", "performance", "importance", "importance_low", "importance_high",
+               "potential", "points_at_stake", "quadrant"]
+    return pd.DataFrame(rows, columns=columns).astype({c: float for c in columns[3:9]})
+
+
+def first_priorities(found: Sequence[UnitPriorities]) -> pd.DataFrame:
+    """Per unit the element to fix first, what improving it is worth, or why there is none."""
+    rows = []
+    for unit in found:
+        first = next((e for e in unit.elements if e.priority == 1), None)
+        rows.append((unit.name, unit.n, first.name if first else None, first.performance if first else None,
+                     first.potential if first else None, first.points_at_stake if first else None, unit.note))
+    frame = pd.DataFrame(rows, columns=["name", "n", "element", "performance", "potential", "points_at_stake",
+                                        "note"]).astype({"performance": float, "potential": float,
+                                                         "points_at_stake": float}).fillna({"element": "–", "note": ""})
+    return frame.sort_values("potential", ascending=False, na_position="last", ignore_index=True)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ Linearisation (SIPAS.md §3): the index is Σ_i w_i p_i, and respondent r's infl
 `z_r = Σ_{i answered by r} a_i (s_ri − c_i)`. With the plain element mean a_i = 100·w_i·n/n_i and
 c_i = p_i; with the pooled element index the element is a ratio Σ satisfied / Σ answered, so every
 item of element e has a_i = 100·W_e·n/N_e and c_i = S_e/100 (N_e = answers to the element's items).
-The coefficients are computed here from the item counts, the per-respondent sum z_r is done in SQL,
-and only Σ z_r² per group comes back.
+The coefficients are computed here from the item counts; z_r and Σ z_r² per group are summed over
+the packed respondents of tally.py, which the item counts came from too.
 
-The bootstrap resamples whole respondents. SQL reduces each respondent to two bit masks (items
-answered, items satisfied) and counts respondents per mask pair, so Python receives patterns, not rows.
+The bootstrap resamples whole respondents. Each respondent is reduced to two bit masks (items
+answered, items satisfied), and the resampling draws from the counts of each mask pair.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from results.catalog import Catalog
 from results.formulas import (
@@ -28,7 +29,7 @@ from results.formulas import (
 )
 from results.method import Method
 from results.model import ItemResult
-from results.scope import Scope
+from results.tally import Tally
 
 MAX_BITS = 62  # item bit masks are sums of 2^k in a BIGINT
 
@@ -61,13 +62,12 @@ def influence_coefficients(items: Mapping[str, ItemResult], elements: Sequence[t
     return out
 
 
-def _code_rows(catalog: Catalog) -> list[tuple[str, str, int, int, int]]:
-    """(version, item, code, satisfied 0/1, item bit) for every index item: the SQL's lookup table."""
+def _index_items(catalog: Catalog) -> list[str]:
+    """The index items in element order: bit k of a bootstrap pattern is item k."""
     order = [i for _, ids in catalog.elements for i in ids]
     if len(order) > MAX_BITS:
         raise ValueError(f"at most {MAX_BITS} index items are supported, {catalog.instrument.id} has {len(order)}")
-    return [(v, item, code, int(code in spec.satisfied), 1 << order.index(item))
-            for (v, item), spec in catalog.codes.items() if item in order for code in spec.codes]
+    return order
 
 
 def values_list(rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
@@ -77,63 +77,74 @@ def values_list(rows: Sequence[Sequence[object]]) -> tuple[str, list[object]]:
     return ", ".join([row_sql] * len(rows)), [v for row in rows for v in row]
 
 
-# Σ_r z_r² per group: z_r sums a_i (s_ri − c_i) over the items respondent r answered (N/A rows never join).
-_SUM_Z_SQUARED = """
-WITH scope AS ({scope})
-, code(version, item_id, value, s, b) AS (VALUES {codes})
-, coef(g, item_id, a, c) AS (VALUES {coefs})
-, z AS (
-    SELECT s.g, a.response_id, sum(coef.a * (code.s - coef.c)) AS z
-    FROM answers a
-    JOIN scope s ON s.response_id = a.response_id
-    JOIN code ON code.version = s.version AND code.item_id = a.item_id AND code.value = a.value
-    JOIN coef ON coef.g = s.g AND coef.item_id = a.item_id
-    GROUP BY s.g, a.response_id)
-SELECT g, sum(z * z) FROM z GROUP BY g
-"""
+def _codes_at(tally: Tally, catalog: Catalog, item_id: str) -> tuple[NDArray[np.int64], NDArray[np.float64],
+                                                                      NDArray[np.float64]] | None:
+    """Each respondent's cell for the item in a groups × versions × slots table, and the versions ×
+    slots tables rated (a code of the version's scale; N/A excluded) and satisfied; None without the item."""
+    slots = tally.column(item_id)
+    if slots is None:
+        return None
+    rated = tally.lookup(catalog, item_id, lambda spec, code: 1.0)
+    satisfied = tally.lookup(catalog, item_id, lambda spec, code: float(code in spec.satisfied))
+    return tally.cells + slots, rated, satisfied
 
 
-def linearisation_se(scope: Scope, catalog: Catalog, method: Method,
+def linearisation_se(tally: Tally, catalog: Catalog, method: Method,
                      groups: Mapping[str, GroupCounts]) -> dict[str, float | None]:
-    """Standard error of each group's SIPAS by linearisation (with 1 − n/N when N is known)."""
-    coefs = [(scope.carried(g), item, a, c) for g, counts in groups.items() if counts.n
-             for item, (a, c) in influence_coefficients(counts.items, catalog.elements, method, counts.n).items()]
-    if not coefs:
+    """Standard error of each group's SIPAS by linearisation (with 1 − n/N when N is known).
+
+    `tally` holds the respondents of the period; z_r = Σ a_i (s_ri − c_i) over the items r rated,
+    each item's term looked up in a groups × versions × slots table."""
+    coefs = {g: influence_coefficients(counts.items, catalog.elements, method, counts.n)
+             for g, counts in groups.items() if counts.n}
+    if not any(coefs.values()):
         return dict.fromkeys(groups)
-    code_sql, code_params = values_list(_code_rows(catalog))
-    coef_sql, coef_params = values_list(coefs)
-    rows = scope.query(_SUM_Z_SQUARED, code_params + coef_params, codes=code_sql, coefs=coef_sql)
-    sums = {g: float(total) for g, total in rows}
+    size = len(tally.keys)
+    z, seen = np.zeros(len(tally.group)), np.zeros(len(tally.group), dtype=bool)
+    for item_id in _index_items(catalog):
+        found = _codes_at(tally, catalog, item_id)
+        if found is None:
+            continue
+        at, rated, satisfied = found
+        a, c = np.zeros((size, 1, 1)), np.zeros((size, 1, 1))
+        for g, key in enumerate(tally.keys):
+            a[g], c[g] = coefs.get(key, {}).get(item_id, (0.0, 0.0))
+        z += (a * rated * (satisfied - c)).ravel()[at]
+        seen |= ((a != 0) * rated).ravel()[at] > 0
+    sums = np.bincount(tally.group, weights=z * z, minlength=size)
+    present = np.bincount(tally.group, weights=seen, minlength=size) > 0
+    totals = {key: float(sums[g]) for g, key in enumerate(tally.keys) if present[g]}
     out: dict[str, float | None] = {}
     for g, counts in groups.items():
-        variance = linearisation_variance(sums.get(g, 0.0), counts.n, counts.dossiers)
-        out[g] = None if variance is None or g not in sums else math.sqrt(variance)
+        variance = linearisation_variance(totals.get(g, 0.0), counts.n, counts.dossiers)
+        out[g] = None if variance is None or g not in totals else math.sqrt(variance)
     return out
 
 
-# Respondents per (group, items answered, items satisfied): the sufficient statistic of a bootstrap.
-_PATTERNS = """
-WITH scope AS ({scope})
-, code(version, item_id, value, s, b) AS (VALUES {codes})
-, per AS (
-    SELECT s.g, a.response_id, sum(code.b) AS answered, sum(code.b * code.s) AS satisfied
-    FROM answers a
-    JOIN scope s ON s.response_id = a.response_id
-    JOIN code ON code.version = s.version AND code.item_id = a.item_id AND code.value = a.value
-    GROUP BY s.g, a.response_id)
-SELECT g, answered, satisfied, count(*) FROM per GROUP BY g, answered, satisfied
-"""
+def _patterns(tally: Tally, catalog: Catalog) -> dict[str, list[tuple[int, int, int]]]:
+    """Respondents per (group, items answered, items satisfied): the sufficient statistic of a bootstrap."""
+    answered = np.zeros(len(tally.group), dtype=np.int64)
+    satisfied = np.zeros(len(tally.group), dtype=np.int64)
+    for bit, item_id in enumerate(_index_items(catalog)):
+        found = _codes_at(tally, catalog, item_id)
+        if found is not None:
+            at, rated, happy = found  # the tables do not depend on the group: repeat them for each
+            groups = len(tally.keys)
+            answered |= np.tile(rated, (groups, 1)).astype(np.int64).ravel()[at] << bit
+            satisfied |= np.tile(rated * happy, (groups, 1)).astype(np.int64).ravel()[at] << bit
+    rated = answered > 0  # respondents who rated no index item are the bootstrap's "silent" ones
+    found, counts = np.unique(np.column_stack([tally.group[rated], answered[rated], satisfied[rated]]),
+                              axis=0, return_counts=True)
+    patterns: dict[str, list[tuple[int, int, int]]] = {}
+    for (g, a, s), count in zip(found.tolist(), counts.tolist(), strict=True):
+        patterns.setdefault(tally.keys[g], []).append((a, s, count))
+    return patterns  # sorted by np.unique: the same seed gives the same resamples
 
 
-def bootstrap_se(scope: Scope, catalog: Catalog, method: Method,
+def bootstrap_se(tally: Tally, catalog: Catalog, method: Method,
                  groups: Mapping[str, GroupCounts]) -> dict[str, float | None]:
     """Standard error of each group's SIPAS from `method.bootstrap_replicates` resamples of respondents."""
-    code_sql, code_params = values_list(_code_rows(catalog))
-    patterns: dict[str, list[tuple[int, int, int]]] = {}
-    for g, answered, satisfied, count in scope.query(_PATTERNS, code_params, codes=code_sql):
-        patterns.setdefault(g, []).append((int(answered), int(satisfied), int(count)))
-    for found in patterns.values():
-        found.sort()  # SQL returns groups in any order; the same seed must give the same resamples
+    patterns = _patterns(tally, catalog)
     rng = np.random.default_rng(method.bootstrap_seed)
     ordered = sorted(groups.items())  # one generator walks the groups: a fixed order keeps them reproducible
     return {g: _bootstrap_one(patterns.get(g, []), counts, catalog, method, rng) for g, counts in ordered}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from results.cases import CaseStats
 from results.method import Method
 from survey_app.core.config import BLOCKS
 from survey_app.core.instruments import Instrument
@@ -45,6 +46,23 @@ class ChoiceResult:
 
 
 @dataclass(frozen=True)
+class TargetOutlook:
+    """A unit's yearly SIPAS target beside its index: the gap, the year-end projection and the
+    probability of reaching the target (results/targets.py has the formulas)."""
+
+    year: int
+    target: float
+    gap: float  # index − target, in points (negative: below the target)
+    # Projection and probability only for the year so far (a period from 1 January): a quarter's
+    # index alone says too little about the year's.
+    projected: float | None = None
+    projected_low: float | None = None
+    projected_high: float | None = None
+    p_target: float | None = None  # probability that the year's index ends at or above the target
+    year_elapsed: float | None = None  # share of the year the index already covers (0–1)
+
+
+@dataclass(frozen=True)
 class GroupResult:
     """A unit, block, counter or service field in the period."""
 
@@ -71,6 +89,14 @@ class GroupResult:
     rank: int | None = None
     previous_sipas: float | None = None
     previous_rank: int | None = None
+    # Honest rankings (results/ranks.py): 95 % rank interval, standing against the block's mean
+    # ("above" | "below" | "same") and the tied band in the block; set when margins are computed.
+    rank_low: int | None = None
+    rank_high: int | None = None
+    vs_block: str | None = None
+    rank_band: int | None = None
+    outlook: TargetOutlook | None = None  # the year's target, where one is set (results/targets.py)
+    cases: CaseStats | None = None  # units and blocks only: complaints opened, answered on time
 
     @property
     def change(self) -> float | None:

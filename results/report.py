@@ -16,6 +16,7 @@ from results.cchc import RuleTable, UnitPoints
 from results.export import NOT_ADEQUATE, block_title
 from results.model import GroupResult, Results
 from survey_app.core.config import FONTS_DIR
+from survey_app.core.formats import count, number
 
 FONT_DIRS = (FONTS_DIR, Path("/usr/share/fonts/truetype/dejavu"))
 FONT = "DejaVuSans"
@@ -37,7 +38,7 @@ def find_font(style: str = "") -> Path:
                       f"(apt-get install fonts-dejavu-core). (Font {name} not found.)")
 
 
-class _Report(FPDF):
+class ReportPdf(FPDF):
     def __init__(self, footer_text: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.footer_text = footer_text
@@ -64,45 +65,45 @@ class _Report(FPDF):
         self.ln(1)
 
 
-def _count(number: int) -> str:
-    return f"{number:,}".replace(",", ".")  # Vietnamese thousands separator: 16.340
-
-
-def _number(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "–"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
-
-
 def _ranking_rows(results: Results, groups: Sequence[GroupResult], points: dict[str, UnitPoints]) -> list[list[str]]:
     rows = []
     for g in groups:
         name = g.name if g.rank is not None else f"{g.name} ({NOT_ADEQUATE if g.n else 'chưa có phiếu'})"
-        row = ["–" if g.rank is None else str(g.rank), name, _count(g.n), _number(g.sipas), _number(g.moe),
-               *[_number(g.elements.get(e)) for e, _ in results.elements]]
+        band = "–" if g.rank_band is None else str(g.rank_band)
+        row = [band, _rank(g), name, count(g.n), number(g.sipas), number(g.moe),
+               *[number(g.elements.get(e)) for e, _ in results.elements]]
         if results.previous_period is not None:
-            row.append(_number(g.change, signed=True))
+            row.append(number(g.change, signed=True))
         if points:
-            row.append(_number(points[g.key].points) if g.key in points else "–")
+            row.append(number(points[g.key].points) if g.key in points else "–")
         rows.append(row)
     return rows
 
 
-def _ranking_table(pdf: _Report, results: Results, groups: Sequence[GroupResult],
+def _rank(g: GroupResult) -> str:
+    """The point rank with its 95 % interval, '3 (2–5)'; the point rank alone when it is certain."""
+    if g.rank is None:
+        return "–"
+    if g.rank_low is None or g.rank_low == g.rank_high:
+        return str(g.rank)
+    return f"{g.rank} ({g.rank_low}–{g.rank_high})"
+
+
+def _ranking_table(pdf: ReportPdf, results: Results, groups: Sequence[GroupResult],
                    points: dict[str, UnitPoints]) -> None:
     elements = [e for e, _ in results.elements]
-    header = ["Hạng", "Đơn vị", "Số phiếu", "SIPAS (%)", "± sai số", *elements]
-    widths = [15, 0, 13, 14, 13, *[10] * len(elements)]
+    header = ["Nhóm", "Hạng (95 %)", "Đơn vị", "Số phiếu", "SIPAS (%)", "± sai số", *elements]
+    widths = [11, 21, 0, 13, 14, 13, *[10] * len(elements)]
     if results.previous_period is not None:
         header.append(f"So với {results.previous_period.label}")
         widths.append(15)
     if points:
         header.append("Điểm CCHC")
         widths.append(13)
-    widths[1] = pdf.epw - sum(widths)  # the unit's name takes what the numbers leave
+    widths[2] = pdf.epw - sum(widths)  # the unit's name takes what the numbers leave
     pdf.set_font(FONT, size=7.5)
     heading = FontFace(emphasis="BOLD", fill_color=HEADER_FILL)
-    with pdf.table(col_widths=widths, text_align=["CENTER", "LEFT"] + ["RIGHT"] * (len(widths) - 2),
+    with pdf.table(col_widths=widths, text_align=["CENTER", "CENTER", "LEFT"] + ["RIGHT"] * (len(widths) - 3),
                    headings_style=heading, line_height=4.2) as table:
         table.row(header)
         for row in _ranking_rows(results, groups, points):
@@ -110,20 +111,45 @@ def _ranking_table(pdf: _Report, results: Results, groups: Sequence[GroupResult]
     pdf.ln(3)
 
 
-def _summary(pdf: _Report, results: Results, blocks: Sequence[GroupResult]) -> None:
+def _summary(pdf: ReportPdf, results: Results, blocks: Sequence[GroupResult]) -> None:
     units = [g for g in results.groups if g.n > 0]
     ranked = [g for g in results.groups if g.rank is not None]
     pdf.heading("1. Tổng quan")
-    pdf.paragraph(f"Tổng số phiếu được tính: {_count(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
+    pdf.paragraph(f"Tổng số phiếu được tính: {count(sum(g.n for g in results.groups))}; số đơn vị có phiếu: "
                   f"{len(units)}; số đơn vị đủ mẫu và được xếp hạng: {len(ranked)}.")
-    lines = [f"• {b.name}: SIPAS {_number(b.sipas)} % (± {_number(b.moe)} điểm), {b.units} đơn vị, "
-             f"{_count(b.n)} phiếu" for b in blocks]
+    lines = [f"• {b.name}: SIPAS {number(b.sipas)} % (± {number(b.moe)} điểm), {b.units} đơn vị, "
+             f"{count(b.n)} phiếu" for b in blocks]
     pdf.paragraph("\n".join(lines))
 
 
-def _notes(pdf: _Report, results: Results, table: RuleTable | None) -> None:
+def _cases(pdf: ReportPdf, results: Results, section: int) -> None:
+    """The units that received complaints: how many, answered on time, overdue, time to answer."""
+    groups = [g for block in results.blocks().values() for g in block if g.cases and g.cases.opened]
+    pdf.heading(f"{section}. Phản ánh của người dân")
+    if not groups:
+        pdf.paragraph("Không có phản ánh nào được tiếp nhận trong kỳ.")
+        return
+    pdf.set_font(FONT, size=7.5)
+    heading = FontFace(emphasis="BOLD", fill_color=HEADER_FILL)
+    widths = [0, 18, 24, 16, 34]
+    widths[0] = pdf.epw - sum(widths)
+    with pdf.table(col_widths=widths, text_align=["LEFT"] + ["RIGHT"] * 4, headings_style=heading,
+                   line_height=4.2) as table:
+        table.row(["Đơn vị", "Tiếp nhận", "Đúng hạn (%)", "Quá hạn", "Giờ trả lời (trung vị)"])
+        for g in groups:
+            c = g.cases
+            assert c is not None
+            table.row([g.name, count(c.opened), number(c.on_time_pct), count(c.overdue),
+                       number(c.median_hours, 0)])
+    pdf.ln(3)
+
+
+def _notes(pdf: ReportPdf, results: Results, table: RuleTable | None) -> None:
     pdf.heading("Ghi chú")
     notes = [results.provenance + ".", *results.notes]
+    notes.append("Cột “Nhóm”: các đơn vị cùng nhóm có khoảng hạng 95 % chồng lên nhau — thứ hạng giữa họ có thể "
+                 "chỉ do ngẫu nhiên của mẫu, nên được coi là ngang nhau. “Hạng (95 %)”: hạng theo điểm và khoảng "
+                 "hạng 95 % (mô phỏng từ sai số của từng đơn vị).")
     if results.previous_period is not None:
         notes.append(f"Cột “So với …”: chênh lệch điểm SIPAS so với kỳ {results.previous_period.label}.")
     if table is not None:
@@ -139,7 +165,7 @@ def write_report(results: Results, blocks: Results, path: str | Path, points: Se
     `results` are by unit, `blocks` the same period by block (computed by the method's group rule)."""
     if results.by != "unit" or blocks.by != "block":
         raise ValueError("báo cáo PDF cần kết quả theo đơn vị (the report needs results by unit)")
-    pdf = _Report(f"SIPAS {results.period.label} · {results.method.name}")
+    pdf = ReportPdf(f"SIPAS {results.period.label} · {results.method.name}")
     pdf.add_page()
     pdf.heading(TITLE, size=13)
     period = results.period
@@ -147,8 +173,10 @@ def write_report(results: Results, blocks: Results, path: str | Path, points: Se
                   f"lập lúc {results.computed_at:%H:%M %d/%m/%Y}", size=10)
     _summary(pdf, results, blocks.groups)
     by_key = {p.group.key: p for p in points or ()}
-    for number, (block, groups) in enumerate(results.blocks().items(), start=2):
-        pdf.heading(f"{number}. Xếp hạng {block_title(block)}")
+    section = 1
+    for section, (block, groups) in enumerate(results.blocks().items(), start=2):
+        pdf.heading(f"{section}. Xếp hạng {block_title(block)}")
         _ranking_table(pdf, results, groups, by_key)
+    _cases(pdf, results, section + 1)
     _notes(pdf, results, table)
     pdf.output(str(path))

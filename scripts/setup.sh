@@ -20,15 +20,22 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 # System packages: Debian's Chromium for browser tests (never a Playwright download), fonts with
-# Vietnamese diacritics for posters and reports, poppler to render PDFs in tests.
+# Vietnamese diacritics for posters and reports, poppler to render PDFs in tests, nginx for the
+# production front (scripts/serve-production.sh) and its browser test, PostgreSQL for the store's
+# tests on its second backend.
 need_apt() {
   local missing=()
   [ "${SIPAS_NEED_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ] && missing+=(chromium)
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+  { [ "${SIPAS_NEED_BROWSER:-0}" = 1 ] || [ "${SIPAS_NEED_NGINX:-0}" = 1 ]; } && [ ! -x /usr/sbin/nginx ] \
+    && missing+=(nginx)
   [ "${SIPAS_NEED_BROWSER:-0}" = 1 ] && ! command -v pdftoppm >/dev/null && missing+=(poppler-utils)
   # Phones show the rating faces with their own emoji font; give the test browser one too.
   [ "${SIPAS_NEED_BROWSER:-0}" = 1 ] && [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] \
     && missing+=(fonts-noto-color-emoji)
+  # The store's contract tests also run against a real PostgreSQL server they start themselves.
+  [ "${SIPAS_NEED_POSTGRES:-0}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+    && missing+=(postgresql)
   if [ ${#missing[@]} -gt 0 ]; then
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -12,14 +12,17 @@ import logging
 import sys
 from pathlib import Path
 
+from survey_app.admin.accounts import FIRST_ADMIN
 from survey_app.collection import links
-from survey_app.core import config
+from survey_app.core import clock, config
 from survey_app.core.config import BLOCKS
+from survey_app.core.formats import number
+from survey_app.core.i18n import Explained, both, t
 from survey_app.core.keys import current_key_version, rotate_keys
 from survey_app.store import Store, StoreUnavailable, open_store
 
 
-class UsageError(Exception):
+class UsageError(Explained):
     """Bad input from the person at the keyboard: printed as one line, exit code 2."""
 
 
@@ -33,10 +36,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     with _store(args) as store:
         if args.units or not list_units(store, active_only=False):
             count = import_units_file(store, Path(args.units) if args.units else config.DEFAULT_UNITS_CSV)
-            print(f"Đã nạp {count} đơn vị (units loaded).")
+            print(both("cli.units_loaded", n=count))
         versions = ", ".join(f"{i.id}@{i.version}" for i in store.instruments.values())
-        print(f"Cơ sở dữ liệu sẵn sàng: {store.path} — bộ câu hỏi: {versions}")
-        _first_admin(store)
+        print(both("cli.ready", path=store.path, versions=versions))
+        _first_admin(store, args.admin)
     return 0
 
 
@@ -48,13 +51,15 @@ def _actor() -> str:
         return "cli"
 
 
-def _first_admin(store: Store) -> None:
+def _first_admin(store: Store, name: str | None = None) -> None:
+    """The first administrator, when there is no account: its password goes to a file only the
+    service's user can read, and only the file's place is printed (service logs keep what is printed)."""
     from survey_app.admin import accounts
 
-    password = accounts.ensure_first_admin(store, _actor())
-    if password:
-        print(f"Đã tạo tài khoản quản trị '{accounts.FIRST_ADMIN}', mật khẩu (chỉ hiện một lần): {password}\n"
-              f"(First administrator '{accounts.FIRST_ADMIN}' created; password shown once: {password})")
+    name = (name or accounts.FIRST_ADMIN).strip().lower()
+    secret = accounts.ensure_first_admin(store, _actor(), name)
+    if secret:
+        print(both("cli.first_admin", name=name, path=secret))
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
@@ -63,10 +68,9 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     password = sys.stdin.read().rstrip("\r\n") if args.password_stdin else accounts.generate_password()
     with _store(args) as store:
         user = accounts.create_user(store, _actor(), args.name, args.role, password, unit_id=args.unit)
-    print(f"Đã tạo tài khoản {user.username} ({user.role}, đơn vị {user.unit_id or '-'}) "
-          f"(account created)")
+    print(both("cli.user_added", name=user.username, role=user.role, unit=user.unit_id or "-"))
     if not args.password_stdin:
-        print(f"Mật khẩu (chỉ hiện một lần; password shown once): {password}")
+        print(f"{both('cli.password_once')}: {password}")
     return 0
 
 
@@ -75,7 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from survey_app.integrity import maintenance
 
     if args.responses < 1:
-        raise UsageError("--responses phải là số dương (must be positive)")
+        raise UsageError("cli.responses_positive")
     with _store(args) as store:
         summary = generate_demo(store, responses=args.responses, seed=args.seed, days=args.days,
                                 progress=not args.quiet)
@@ -84,8 +88,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Prepare the database (schema, units, demo data when empty), then hand over to Streamlit."""
+def _prepare_to_serve(args: argparse.Namespace) -> None:
+    """Schema, units, demo data when empty, retention, first admin; the app then finds SIPAS_DB."""
     import os
 
     from survey_app.demo.generate import generate_demo, has_responses
@@ -99,12 +103,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.demo and not has_responses(store):
             print(generate_demo(store, responses=args.demo, seed=1, days=120, progress=True))
             print(maintenance.scan(store))
-        maintenance.purge_contacts(store)  # the retention period holds even if nobody runs the command
         _first_admin(store)  # scripts/run.sh on a fresh checkout: someone must be able to log in
     os.environ["SIPAS_DB"] = str(config.db_path(args.db))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Prepare the database, then hand over to Streamlit."""
+    import os
+
+    _prepare_to_serve(args)
     app = Path(__file__).with_name("app.py")
     os.execvp(sys.executable, [sys.executable, "-m", "streamlit", "run", str(app),
                                "--server.port", str(args.port), *args.streamlit_args])
+
+
+def cmd_production(args: argparse.Namespace) -> int:
+    """Prepare the database, then run the app on 127.0.0.1 behind nginx until Ctrl-C or SIGTERM:
+    one process on the DuckDB file, or several on PostgreSQL (`--db URL`, or `--postgres` for a
+    local server of its own)."""
+    from survey_app import front
+    from survey_app.db.pg_local import PostgresMissing, pg_server
+
+    if args.processes < 1:
+        raise ValueError("--processes phải ≥ 1 (at least one app process)")
+    if args.postgres:
+        if args.db:
+            raise ValueError("dùng --db hoặc --postgres, không dùng cả hai (use --db or --postgres, not both)")
+        try:
+            server = pg_server(keep=Path(args.postgres_dir))
+            url = server.__enter__()
+        except (PostgresMissing, RuntimeError) as exc:
+            raise ValueError(f"không khởi động được PostgreSQL trong {args.postgres_dir}: {exc} "
+                             f"(PostgreSQL could not start)") from None
+        try:
+            print(f"SIPAS: PostgreSQL in {args.postgres_dir} on {url.rsplit('@', 1)[1]}", flush=True)
+            return cmd_production(argparse.Namespace(**{**vars(args), "db": url, "postgres": False}))
+        finally:
+            server.__exit__(None, None, None)
+    if args.processes > 1 and not config.is_postgres_url(str(config.db_path(args.db))):
+        raise ValueError("nhiều tiến trình cần PostgreSQL: thêm --postgres hoặc --db postgresql://… "
+                         "(several processes need PostgreSQL: only one process may open a DuckDB file)")
+    _prepare_to_serve(args)
+    return front.serve(args.port, config.DATA_DIR / "front", listen=args.listen, processes=args.processes)
 
 
 def _place_args(parser: argparse.ArgumentParser) -> None:
@@ -117,30 +157,31 @@ def _place_args(parser: argparse.ArgumentParser) -> None:
 
 def _place_link(store: Store, args: argparse.Namespace) -> links.PlaceLink:
     if not args.unit:
-        raise UsageError("cần --unit (--unit is required)")
+        raise UsageError("cli.unit_required")
     try:
         return links.place_link(store, args.unit, args.counter, args.instrument,
                                 channel="kiosk" if args.kiosk else "qr", base_url=args.base_url)
     except links.UnknownPlace as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(exc.key, **exc.fields) from None
 
 
 def cmd_link(args: argparse.Namespace) -> int:
     with _store(args) as store:
-        print(_place_link(store, args).url)
+        url = _place_link(store, args).url
+    print(links.with_large_text(url) if args.large else url)
     return 0
 
 
 def _tree_links(store: Store, args: argparse.Namespace) -> list[links.PlaceLink]:
     if args.counter or (args.unit and args.block):
-        raise UsageError("một cây đơn vị: --block hoặc --unit, không kèm --counter (a tree: --block or --unit alone)")
+        raise UsageError("cli.tree_alone")
     try:
         found = links.tree_links(store, args.instrument, block=None if args.block in (None, "all") else args.block,
                                  root=args.unit, channel="kiosk" if args.kiosk else "qr", base_url=args.base_url)
     except links.UnknownPlace as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(exc.key, **exc.fields) from None
     if not found:
-        raise UsageError("không có quầy nào đang hoạt động trong phạm vi này (no active counter)")
+        raise UsageError("cli.no_counter")
     return found
 
 
@@ -158,16 +199,16 @@ def cmd_qr(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if args.size not in qr.PAGE_SIZES:
-        raise UsageError(f"--size: {', '.join(qr.PAGE_SIZES)}")
+        raise UsageError("cli.size", sizes=", ".join(qr.PAGE_SIZES))
     if out.suffix not in (".png", ".svg", ".pdf", ".zip"):
-        raise UsageError("--out phải là .png, .svg, .pdf hoặc .zip (must end in .png, .svg, .pdf or .zip)")
+        raise UsageError("cli.qr_out")
     if args.sheet and out.suffix != ".pdf":
-        raise UsageError("--sheet ghi ra tệp .pdf (--sheet writes a .pdf)")
+        raise UsageError("cli.sheet_pdf")
     if args.logo is not None and not args.logo.is_file():
-        raise UsageError(f"không thấy tệp logo {args.logo} (logo file not found)")
+        raise UsageError("cli.no_logo", path=args.logo)
     many = args.sheet or out.suffix == ".zip"
     if args.block and not many:
-        raise UsageError("--block ghi ra .zip áp phích hoặc --sheet .pdf nhãn (--block needs .zip or --sheet)")
+        raise UsageError("cli.block_many")
     with _store(args) as store:
         if many:
             places = _tree_links(store, args)
@@ -176,16 +217,13 @@ def cmd_qr(args: argparse.Namespace) -> int:
             places = [_place_link(store, args)]
             data = _single_code(places[0], out, args)
     out.write_bytes(data)
-    print(f"Đã ghi {out}: {len(places)} mã, khóa phiên bản {current_key_version()} "
-          f"({len(places)} codes, key version {current_key_version()})")
+    print(both("cli.codes_written", path=out, n=len(places), version=current_key_version()))
     return 0
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     version = rotate_keys()
-    print(f"Đã chuyển sang khóa phiên bản {version}: mã QR và liên kết cũ không còn dùng được — hãy in lại "
-          f"áp phích (python -m survey_app qr --block all --out posters.zip). "
-          f"(Now key version {version}; older codes are refused: print new posters.)")
+    print(both("cli.keys_rotated", version=version))
     return 0
 
 
@@ -203,8 +241,7 @@ def cmd_integrity_purge(args: argparse.Namespace) -> int:
     days = config.CONTACT_RETENTION_DAYS if args.days is None else args.days
     with _store(args) as store:
         count = maintenance.purge_contacts(store, days=days)
-    print(f"Đã xóa {count} thông tin liên hệ cũ hơn {days:g} ngày; các phiếu vẫn giữ nguyên "
-          f"({count} contact details older than {days:g} days removed; responses kept).")
+    print(both("cli.contacts_purged", n=count, days=number(days, None)))
     return 0
 
 
@@ -213,8 +250,10 @@ def cmd_integrity_hours(args: argparse.Namespace) -> int:
 
     with _store(args) as store:
         maintenance.set_opening_hours(store, args.unit, args.hours)
-    shown = args.hours or f"mặc định {config.flag_rules().opening_hours!r}"
-    print(f"Giờ làm việc của {args.unit}: {shown} (opening hours set)")
+    if args.hours:
+        print(both("cli.hours_set", unit=args.unit, hours=args.hours))
+    else:
+        print(both("cli.hours_default", unit=args.unit, hours=config.flag_rules().opening_hours))
     return 0
 
 
@@ -223,8 +262,68 @@ def cmd_dossiers_import(args: argparse.Namespace) -> int:
 
     with _store(args) as store:
         count = import_dossiers_file(store, Path(args.file))  # DossiersFileError is a ValueError: exit 2
-    print(f"Đã nhập {count} dòng số hồ sơ (dossier counts imported).")
+    print(both("cli.dossiers_imported", n=count))
     return 0
+
+
+def cmd_targets_import(args: argparse.Namespace) -> int:
+    from survey_app.admin.targets import import_targets_file
+
+    with _store(args) as store:
+        count = import_targets_file(store, _actor(), Path(args.file))  # TargetsFileError is a ValueError: exit 2
+    print(f"Đã nhập chỉ tiêu của {count} đơn vị (targets imported).")
+    return 0
+
+
+def _add_targets_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("targets", help="yearly SIPAS targets per unit")
+    targets = p.add_subparsers(dest="targets_command", required=True)
+    imp = targets.add_parser("import", parents=[common], help="import a CSV with unit_id, year, sipas [, TC, TT …]")
+    imp.add_argument("file", help="CSV: unit_id,year,sipas (optional element columns TC, TT, CC, KQ, PA)")
+    imp.set_defaults(run=cmd_targets_import)
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    import json
+
+    from survey_app.cases import workflow
+
+    at = clock.now()
+    with _store(args) as store:
+        cases = workflow.list_cases(store, None, unit_id=args.unit, overdue=args.overdue, at=at)
+    rows = [{"case_id": str(c.case_id), "code": c.code, "response_id": str(c.response_id), "unit_id": c.unit_id,
+             "status": c.status, "opened_at": c.opened_at.isoformat(), "due_at": c.due_at.isoformat(),
+             "overdue": c.overdue(at)} for c in cases]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{'code':<12} {'unit_id':<22} {'status':<11} {'opened_at':<17} {'due_at':<17} overdue")
+    for c in cases:
+        print(f"{c.code:<12} {c.unit_id:<22.22} {c.status:<11} {c.opened_at:%Y-%m-%d %H:%M} "
+              f"{c.due_at:%Y-%m-%d %H:%M} {'x' if c.overdue(at) else ''}")
+    print(f"{len(cases)} phản ánh (cases)")
+    return 0
+
+
+def cmd_cases_escalate(args: argparse.Namespace) -> int:
+    from survey_app.cases import workflow
+
+    with _store(args) as store:
+        done = workflow.escalate_overdue(store, actor=_actor())
+    for e in done:
+        print(f"{e.case_id} {e.unit_id} → {e.escalated_to or 'thành phố'}: {', '.join(e.leaders) or '-'}")
+    print(f"Đã chuyển {len(done)} phản ánh quá hạn lên cấp trên ({len(done)} overdue cases escalated).")
+    return 0
+
+
+def _add_cases_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("cases", help="citizens' complaints the units must answer by a deadline")
+    cases = p.add_subparsers(dest="cases_command", required=True)
+    lst = cases.add_parser("list", parents=[common], help="the cases, overdue first")
+    lst.add_argument("--unit", help="only this unit's cases")
+    lst.add_argument("--overdue", action="store_true", help="only cases past their deadline")
+    lst.add_argument("--format", choices=["table", "json"], default="table")
+    lst.set_defaults(run=cmd_cases_list)
+    cases.add_parser("escalate", parents=[common], help="hand overdue cases to the parent unit's leaders"
+                     ).set_defaults(run=cmd_cases_escalate)
 
 
 def _add_dossiers_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -243,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("init", parents=[common], help="create or migrate the database; load units")
     p.add_argument("--units", help="units CSV (unit_id,name,block[,parent_id]); default: Hà Nội demo units")
+    p.add_argument("--admin", help=f"name of the first administrator, when there is no account yet "
+                                   f"(default: {FIRST_ADMIN})")
     p.set_defaults(run=cmd_init)
 
     p = sub.add_parser("demo", parents=[common], help="add realistic demo responses")
@@ -258,8 +359,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed on to `streamlit run`")
     p.set_defaults(run=cmd_serve)
 
+    p = sub.add_parser("production", parents=[common],
+                       help="the app behind nginx, in the foreground (scripts/serve-production.sh)")
+    p.add_argument("--port", type=int, default=8080, help="the port nginx listens on")
+    p.add_argument("--listen", default="0.0.0.0", help="the address nginx listens on")
+    p.add_argument("--demo", type=int, default=0, help="demo responses when the database is empty")
+    p.add_argument("--processes", type=int, default=1, help="app processes behind nginx (more than 1: PostgreSQL)")
+    p.add_argument("--postgres", action="store_true",
+                   help="start a local PostgreSQL from Debian's packages (its data in --postgres-dir) and use it")
+    p.add_argument("--postgres-dir", default="/var/lib/sipas/postgres",
+                   help="where --postgres keeps its server (default /var/lib/sipas/postgres)")
+    p.set_defaults(run=cmd_production)
+
     p = sub.add_parser("link", parents=[common], help="print the signed survey link of a unit or counter")
     _place_args(p)
+    p.add_argument("--large", action="store_true", help="the form opens with larger text (kiosks for older citizens)")
     p.set_defaults(run=cmd_link)
 
     p = sub.add_parser("qr", parents=[common], help="QR code, poster, ZIP of posters, or a sheet of labels")
@@ -275,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     users = p.add_subparsers(dest="users_command", required=True)
     add = users.add_parser("add", parents=[common], help="add an account; prints a generated password once")
     add.add_argument("name", help="username (lower case)")
-    add.add_argument("--role", required=True, choices=["admin", "leader", "staff"])
+    add.add_argument("--role", required=True, choices=config.ROLES)
     add.add_argument("--unit", help="unit id (staff: required; leader: none = the whole city)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(run=cmd_users_add)
@@ -297,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     hours.add_argument("hours", nargs="?", help="e.g. 'T2-T6 07:30-17:00; T7 07:30-11:30'; leave out for the default")
     hours.set_defaults(run=cmd_integrity_hours)
     _add_dossiers_parser(sub, common)
+    _add_targets_parser(sub, common)
+    _add_cases_parser(sub, common)
     return parser
 
 
@@ -306,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (UsageError, StoreUnavailable, ValueError, OSError) as exc:  # InstrumentError, InvalidResponse too
-        print(f"Lỗi: {exc}", file=sys.stderr)
+        print(f"{t('cli.error')}: {exc}", file=sys.stderr)
         return 2
     except Exception:
         logging.getLogger("survey_app").exception("unexpected failure")

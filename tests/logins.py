@@ -24,6 +24,14 @@ def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     accounts._dummy_hash.cache_clear()
 
 
+def hand_to_app(db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the app (AppTest runs it in this process) at the test's database and data folder,
+    with cheap password hashes."""
+    cheap_hashes(monkeypatch)
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path)
+    monkeypatch.setenv("SIPAS_DB", str(db_path))
+
+
 def add_user(store: Store, name: str, role: str, unit_id: str | None = None) -> accounts.User:
     return accounts.create_user(store, "test", name, role, PASSWORD, unit_id=unit_id)
 
@@ -46,7 +54,7 @@ def log_in(username: str, password: str = PASSWORD, at: AppTest | None = None) -
 
 # Every url_path the router knows; a page outside this list shows up as "?" in nav_paths.
 URL_PATHS = ("login", "survey", "dashboard", "staff-qr", "account", "admin-units", "admin-users", "admin-review",
-             "admin-data", "admin-audit")
+             "admin-data", "admin-audit", "admin-case_rules", "cases", "case")
 
 
 def nav_paths(at: AppTest) -> set[str]:
@@ -70,3 +78,20 @@ def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def session_for(store: Store, name: str = "lanh-dao", role: str = "leader") -> None:
+    """A logged-in session for a page run on its own (no router, no login form): its fragments and
+    downloads check the session. The account is written directly, without a password."""
+    import streamlit as st
+
+    from survey_app.admin import sessions
+    from survey_app.ui import login
+
+    if login.TICKET not in st.session_state:
+        store.write(lambda con: con.execute(
+            "INSERT INTO users (username, role, unit_id, password_hash, created_at, active)"
+            " VALUES (?, ?, NULL, NULL, current_timestamp, TRUE) ON CONFLICT DO NOTHING", [name, role]))
+        user = accounts.get_user(store, name)
+        assert user is not None
+        st.session_state[login.TICKET] = sessions.open_ticket(store, user)

@@ -68,7 +68,7 @@ def test_admin_sets_up_a_district_with_two_counters_and_a_leader_who_sees_only_i
 
     at = at.sidebar.button(key="logout").click().run()
     at = log_in("lanh-dao-q-moi", password, at)
-    assert nav_paths(at) == {"dashboard", "account"}
+    assert nav_paths(at) == {"dashboard", "cases", "account"}
     assert query(app_db, "SELECT role, unit_id FROM users WHERE username = 'lanh-dao-q-moi'") == [("leader", "q-moi")]
 
 
@@ -191,3 +191,18 @@ def test_audit_page_lists_and_filters_rows(app_db: Path) -> None:
     assert at.dataframe[0].value["Người thực hiện"].tolist() == ["test"]
     at.text_input(key="adm_audit_action").input("unit").run()
     assert at.info[0].value == "Không có dòng nào."
+
+
+def test_yearly_targets_are_checked_then_imported(app_db: Path) -> None:
+    at = open_page(log_in("quan-tri"), "admin-data")
+    at.file_uploader[1].set_value(("chi-tieu.csv", b"unit_id,year,sipas\nso-tu-phap,2026,abc\n", "text/csv"))
+    at.run()
+    assert "dòng 2" in at.error[0].value and "phải là số từ 0 đến 100" in at.error[0].value
+    at.file_uploader[1].set_value(("chi-tieu.csv", b"unit_id;year;sipas;CC\nso-tu-phap;2026;92,55;90\n",
+                                   "text/csv"))
+    at.run()
+    at = press(at, "Nhập 1 dòng")
+    assert at.success[0].value == "Đã nhập chỉ tiêu của 1 đơn vị."
+    assert query(app_db, "SELECT unit_id, year, sipas FROM targets") == [("so-tu-phap", 2026, 92.55)]
+    assert query(app_db, "SELECT element_id, target FROM element_targets") == [("CC", 90.0)]
+    assert audited(app_db) == [("quan-tri", "targets.import", None)]

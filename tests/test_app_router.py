@@ -11,24 +11,25 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from factories import Clock
-from logins import APP, add_user, add_wards, cheap_hashes, log_in, nav_paths, open_page, query
+from logins import APP, add_user, add_wards, hand_to_app, log_in, nav_paths, open_page, query
 from streamlit.testing.v1 import AppTest
 
 import survey_app.ui
+from survey_app.admin import accounts
 from survey_app.collection import links
 from survey_app.core import config
+from survey_app.core.i18n import t
 from survey_app.db.store import Store
 from survey_app.ui import login
+from survey_app.ui.text import plain
 
-ADMIN_PAGES = {"admin-units", "admin-users", "admin-review", "admin-data", "admin-audit"}
+ADMIN_PAGES = {"admin-units", "admin-users", "admin-review", "admin-data", "admin-audit", "admin-case_rules"}
 
 
 @pytest.fixture
 def app_db(store: Store, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The demo units, wards under Cầu Giấy and one user of each role, handed over to the app."""
-    cheap_hashes(monkeypatch)
-    monkeypatch.setattr(config, "DATA_DIR", tmp_path)
-    monkeypatch.setenv("SIPAS_DB", str(db_path))
+    hand_to_app(db_path, tmp_path, monkeypatch)
     add_wards(store)
     add_user(store, "quan-tri", "admin")
     add_user(store, "cau-giay", "leader", "q-cau-giay")
@@ -71,16 +72,16 @@ def test_survey_link_gets_only_the_survey_even_after_login(app_db: Path) -> None
 
 
 @pytest.mark.parametrize(("name", "pages", "landing"), [
-    ("lan", {"staff-qr", "account"}, "Mã QR và áp phích"),
-    ("cau-giay", {"dashboard", "account"}, "Kết quả đánh giá"),
-    ("quan-tri", ADMIN_PAGES | {"dashboard", "staff-qr", "account"}, "Đơn vị và quầy"),
+    ("lan", {"staff-qr", "cases", "account"}, "Mã QR và áp phích"),
+    ("cau-giay", {"dashboard", "cases", "account"}, "Kết quả đánh giá"),
+    ("quan-tri", ADMIN_PAGES | {"dashboard", "cases", "staff-qr", "account"}, "Đơn vị và quầy"),
 ])
 def test_each_role_sees_exactly_its_pages(app_db: Path, name: str, pages: set[str], landing: str) -> None:
     at = log_in(name)
     assert not at.exception
     assert nav_paths(at) == pages
     assert at.title[0].value == landing
-    assert any(name in c.value for c in at.sidebar.caption)
+    assert any(plain(name) in c.value for c in at.sidebar.caption)
     for page in ADMIN_PAGES - pages:  # a typed address of a page not in the list runs the landing page
         open_page(at, page)
         assert not at.exception and at.title[0].value == landing
@@ -98,16 +99,15 @@ def test_pages_get_the_scope_of_the_user(app_db: Path, name: str, page: str, giv
     assert at.text[0].value == given
 
 
-def test_wrong_password_is_refused_and_five_lock_the_account(app_db: Path, clock: Clock) -> None:
+def test_wrong_passwords_are_refused_and_then_the_device_waits(app_db: Path, clock: Clock) -> None:
     at = AppTest.from_file(APP, default_timeout=30).run()
-    for _ in range(4):
+    answer = t("login.bad")
+    for _ in range(accounts.FREE_TRIES):
         at = log_in("lan", "sai-mat-khau-roi", at)
-        assert at.error[0].value == "Tên đăng nhập hoặc mật khẩu không đúng."
-    at = log_in("lan", "sai-mat-khau-roi", at)
-    assert "tạm khóa" in at.error[0].value
-    at = log_in("lan", at=at)  # the right password, during the lock
-    assert "tạm khóa" in at.error[0].value and nav_paths(at) == {"login"}
-    assert query(app_db, "SELECT count(*) FROM users WHERE username = 'lan' AND locked_until > ?",
+        assert at.error[0].value == answer
+    at = log_in("lan", at=at)  # the right password, during the delay: the same answer
+    assert at.error[0].value == answer and nav_paths(at) == {"login"}
+    assert query(app_db, "SELECT count(*) FROM login_throttle WHERE username = 'lan' AND blocked_until > ?",
                  [clock.moment]) == [(1,)]
 
 
@@ -116,12 +116,12 @@ def test_logout_forgets_the_session(app_db: Path) -> None:
     at = at.sidebar.button(key="logout").click().run()
     assert nav_paths(at) == {"login"}
     assert at.info[-1].value == "Đã đăng xuất."
-    assert login.USER not in at.session_state
+    assert login.TICKET not in at.session_state
 
 
 def test_inactive_session_ends(app_db: Path) -> None:
     at = log_in("cau-giay")
-    at.session_state[login.SEEN] = time.time() - config.SESSION_IDLE_MINUTES * 60 - 1
+    at.session_state[login.TICKET].seen = time.time() - config.SESSION_IDLE_MINUTES * 60 - 1
     at.run()
     assert nav_paths(at) == {"login"}
     assert any("hết hạn" in i.value for i in at.info)
@@ -142,7 +142,27 @@ def test_own_password_change(app_db: Path) -> None:
     at = next(b for b in at.button if b.label == "Đổi mật khẩu").click().run()
     assert at.success[0].value == "Đã đổi mật khẩu."
     at = at.sidebar.button(key="logout").click().run()
-    assert nav_paths(log_in("lan", "mat-khau-moi-2026", at)) == {"staff-qr", "account"}
+    assert nav_paths(log_in("lan", "mat-khau-moi-2026", at)) == {"staff-qr", "cases", "account"}
+
+
+def test_a_password_change_ends_the_other_sessions_of_the_user(app_db: Path) -> None:
+    other = log_in("lan")  # e.g. a forgotten tab on the counter PC
+    at = open_page(log_in("lan"), "account")
+    at.text_input(key="acct_current").input("mat-khau-du-dai-1")
+    at.text_input(key="acct_new").input("mat-khau-moi-2026")
+    at.text_input(key="acct_repeat").input("mat-khau-moi-2026")
+    at = next(b for b in at.button if b.label == "Đổi mật khẩu").click().run()
+    assert "staff-qr" in nav_paths(at.run())  # the session that changed it goes on
+    other.run()
+    assert nav_paths(other) == {"login"}
+    assert other.info[-1].value == t("login.password_changed")
+
+
+def test_a_new_role_ends_the_session(app_db: Path) -> None:
+    at = log_in("lan")
+    query(app_db, "UPDATE users SET role = 'leader' WHERE username = 'lan'")
+    at.run()
+    assert nav_paths(at) == {"login"} and at.info[-1].value == t("login.role_changed")
 
 
 # -- single sign-on (st.login) ---------------------------------------------------------------------
@@ -169,7 +189,7 @@ def test_sso_offers_its_button_and_maps_the_email_to_the_account(app_db: Path) -
     at = sso_app(app_db, is_logged_in=False)
     assert at.button(key="sso_login").label == "Đăng nhập bằng tài khoản công vụ"
     at = sso_app(app_db, is_logged_in=True, email="Lan@hanoi.gov.vn", email_verified=True)
-    assert nav_paths(at) == {"staff-qr", "account"}
+    assert nav_paths(at) == {"staff-qr", "cases", "account"}
     assert query(app_db, "SELECT actor, action FROM audit_log WHERE action = 'login.sso'") == [("lan", "login.sso")]
     at = at.sidebar.button(key="logout").click().run()  # also ends the provider's session here
     assert nav_paths(at) == {"login"} and at.button(key="sso_login")
@@ -178,8 +198,17 @@ def test_sso_offers_its_button_and_maps_the_email_to_the_account(app_db: Path) -
 @pytest.mark.parametrize("user", [
     {"is_logged_in": True, "email": "nguoi-la@gmail.com"},
     {"is_logged_in": True, "email": "lan@hanoi.gov.vn", "email_verified": False},
+    {"is_logged_in": True, "email": "lan@hanoi.gov.vn"},  # no email_verified claim at all
+    {"is_logged_in": True, "email": "lan@hanoi.gov.vn", "email_verified": "true"},  # a string is not true
 ])
 def test_sso_without_a_mapped_verified_email_gets_no_pages(app_db: Path, user: dict) -> None:
     at = sso_app(app_db, **user)
     assert nav_paths(at) == {"login"}
     assert at.button(key="sso_logout")
+
+
+@pytest.mark.parametrize("change", ["locked_until = now() + INTERVAL 1 HOUR", "active = FALSE"])
+def test_sso_refuses_a_locked_or_deactivated_account(app_db: Path, change: str) -> None:
+    query(app_db, f"UPDATE users SET {change} WHERE username = 'lan'")
+    at = sso_app(app_db, is_logged_in=True, email="lan@hanoi.gov.vn", email_verified=True)
+    assert nav_paths(at) == {"login"}

@@ -27,16 +27,19 @@ from survey_app.ui import dashboard
 CAU_GIAY, BA_DINH = "q-cau-giay", "q-ba-dinh"
 NEW_WARD = Unit("p-moi", "Phường Mới Thành Lập", "huyen", CAU_GIAY)
 COMMENT = "**Chờ lâu** <b>quá</b> [bấm](http://x.vn)"
-TABS = ("Xếp hạng", "Thành phần, chi tiết", "Từng tiêu chí", "Xu hướng, giờ trong tuần", "Nhận định, mong đợi",
-        "Ý kiến người dân", "Tải về")
+TABS = ("Xếp hạng", "Ưu tiên cải thiện", "Thành phần, chi tiết", "Từng tiêu chí", "Xu hướng, giờ trong tuần",
+        "Nhận định, mong đợi", "Ý kiến người dân", "Tải về")
 
 
 def dashboard_app(db: str, scope: tuple[str, ...] | None) -> None:
     """The page alone, as the router runs it (AppTest runs this function's source as a script)."""
+    from logins import session_for
+
     from survey_app.store import open_store
     from survey_app.ui import dashboard
 
     with open_store(db) as store:
+        session_for(store)
         dashboard.page(store, None if scope is None else frozenset(scope))
 
 

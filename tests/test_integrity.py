@@ -13,7 +13,7 @@ from factories import Clock, dvc_answers, dvc_response, table_counts
 from streamlit.testing.v1 import AppTest
 
 from survey_app.collection import links
-from survey_app.core import config
+from survey_app.core import config, privacy
 from survey_app.core.config import FlagRules
 from survey_app.core.keys import rotate_keys
 from survey_app.core.privacy import scrub_comment
@@ -92,6 +92,40 @@ def test_second_response_of_a_device_for_a_unit_the_same_day_is_flagged(store: S
     assert reasons(store, later.response_id) == ("flagged", "repeat_client")
 
 
+def test_a_new_user_agent_per_response_does_not_escape_the_address_rule(store: Store) -> None:
+    """Issue 14: six responses from one address, each with another User-Agent (so another device
+    hash): the address-only daily hash flags them past its own, higher threshold."""
+    store.flag_rules = only(repeat_client=1, repeat_address=3)
+    address = privacy.address_hash("198.51.100.7", MONDAY.date(), b"k" * 32)
+    results = [store.submit(dvc_response(client_hash=f"ua-{n}", address_hash=address, submitted_at=at(n * 20),
+                                         answers=dvc_answers(TC1=1 + n % 5))) for n in range(6)]
+    assert [r.status for r in results] == ["ok", "ok", "ok", "flagged", "flagged", "flagged"]
+    assert reasons(store, results[3].response_id) == ("flagged", "repeat_address")
+    elsewhere = store.submit(dvc_response(address_hash=address, unit_id="so-tu-phap", submitted_at=at(200)))
+    tomorrow = store.submit(dvc_response(address_hash=address, submitted_at=at(24 * 60)))
+    assert (elsewhere.status, tomorrow.status) == ("ok", "ok")
+    stored = store.query("SELECT count(DISTINCT address_hash), count(*) FROM responses WHERE address_hash IS NOT NULL")
+    assert stored == [(1, 8)]
+
+
+def test_the_address_hash_is_daily_and_keyed() -> None:
+    key = b"k" * 32
+    today = privacy.address_hash("198.51.100.7", MONDAY.date(), key)
+    assert today == privacy.address_hash("198.51.100.7", MONDAY.date(), key)
+    assert today != privacy.address_hash("198.51.100.7", MONDAY.date() + timedelta(days=1), key)
+    assert today != privacy.address_hash("198.51.100.7", MONDAY.date(), b"j" * 32)
+    assert "198.51.100.7" not in today and privacy.address_hash(None, MONDAY.date(), key) is None
+
+
+def test_scan_flags_stored_responses_by_address_too(store: Store) -> None:
+    address = privacy.address_hash("198.51.100.7", MONDAY.date(), b"k" * 32)
+    for n in range(4):
+        store.submit(dvc_response(client_hash=f"ua-{n}", address_hash=address, submitted_at=at(n * 20),
+                                  answers=dvc_answers(TC1=1 + n)))
+    store.flag_rules = only(repeat_address=3)
+    assert scan(store).reasons == {"repeat_address": 1}
+
+
 def test_full_form_faster_than_reading_is_flagged(store: Store) -> None:
     store.flag_rules = only(speed_min_items=5, min_seconds_per_item=1.5)
     fast = store.submit(dvc_response(seconds_taken=12))  # 20 ratings in 12 s
@@ -142,7 +176,7 @@ def test_a_unit_can_keep_its_own_opening_hours(store: Store) -> None:
     assert store.submit(dvc_response(submitted_at=sunday_evening)).status == "flagged"
     with pytest.raises(ValueError, match="không đúng dạng"):
         set_opening_hours(store, "so-tai-chinh", "Monday 9-5")
-    with pytest.raises(ValueError, match="unknown unit"):
+    with pytest.raises(ValueError, match="Không có đơn vị mã"):
         set_opening_hours(store, "so-khong-co", "T2 07:00-17:00")
 
 
@@ -231,6 +265,24 @@ SCRUB = [
     ("Email nguyen.van.a@gmail.com.vn giúp tôi", "Email [email] giúp tôi"),
     ("Phí 150.000.000 đồng, ngày 15/10/2025, chờ 2 giờ 30 phút", None),
     ("Mã hồ sơ 000.00.12.H26-250101-0001", None),
+    # How people really type them (issue 14): brackets, slashes, runs of spaces, spaced e-mail addresses.
+    ("Gọi (091) 234 5678 giúp", "Gọi [số điện thoại] giúp"),
+    ("số 0912/345/678", "số [số điện thoại]"),
+    ("số 0912  345   678 ạ", "số [số điện thoại] ạ"),
+    ("số 0912 - 345 - 678", "số [số điện thoại]"),
+    ("số (+84) 912 345 678", "số [số điện thoại]"),
+    ("số +84 (0) 912 345 678", "số [số điện thoại]"),
+    ("số +84-912-345-678", "số [số điện thoại]"),
+    ("số 09 12 34 56 78", "số [số điện thoại]"),
+    ("máy bàn (024) 3825.1234", "máy bàn [số điện thoại]"),
+    ("số0912345678", "số[số điện thoại]"),
+    ("mail a.b @ gmail . com nhé", "mail [email] nhé"),
+    ("mail a.b@gmail.com nhé", "mail [email] nhé"),
+    ("mail a_b (at) gmail (dot) com", "mail [email]"),
+    ("mail a.b[at]yahoo[dot]com.vn", "mail [email]"),
+    ("mail A.B @ Gmail.Com. Cảm ơn", "mail [email]. Cảm ơn"),
+    ("hẹn 05/12/2026 09:30 tại quầy 2", None),
+    ("đợi từ 8 giờ đến 10 giờ, 3 lần", None),
 ]
 
 

@@ -117,8 +117,8 @@ def test_refusals_speak_vietnamese_first_and_log_without_the_token(caplog: pytes
     with (caplog.at_level(logging.WARNING, logger="survey_app.collection.links"),
           pytest.raises(links.BadLink) as refused):
         links.verify_token(token)
-    assert refused.value.message.startswith("Mã QR này đã hết hiệu lực")
-    assert "no longer valid" in refused.value.message_en
+    assert refused.value.message().startswith("Mã QR này đã hết hiệu lực")
+    assert "no longer valid" in refused.value.message("en")
     assert "reason=revoked" in caplog.text and "so-tu-phap" in caplog.text
     assert token not in caplog.text and token[:20] not in caplog.text
 
@@ -152,6 +152,18 @@ def test_cli_link_prints_a_verified_url(db_path: Path, capsys: pytest.CaptureFix
     assert url.startswith("https://sipas.example.vn/?k=") and url.endswith("&embed=true")
     token = url.split("k=")[1].split("&")[0]
     assert links.verify_token(token) == links.LinkTarget("q-ba-dinh", "quay-1", "nhanh-3", "kiosk", 1)
+
+
+def test_cli_link_for_larger_text_keeps_the_token(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", "--db", str(db_path)]) == 0
+    capsys.readouterr()
+    place = ["link", "--db", str(db_path), "--unit", "q-ba-dinh", "--kiosk"]
+    assert main(place) == 0
+    plain = capsys.readouterr().out.strip()
+    assert main([*place, "--large"]) == 0
+    large = capsys.readouterr().out.strip()
+    assert large == plain + "&large=1"
+    assert links.token_from_link(large) == links.token_from_link(plain)
 
 
 def test_cli_link_refuses_an_unknown_place_in_one_line(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -101,7 +101,7 @@ def test_pdf_report_has_the_title_and_block_rankings(store: Store, results: Resu
     text = " ".join(page.extract_text() for page in PdfReader(path).pages)
     assert "KẾT QUẢ ĐO LƯỜNG SỰ HÀI LÒNG" in text
     assert "Xếp hạng Khối Sở, ban, ngành" in text and "Xếp hạng Khối quận, huyện, thị xã" in text
-    assert "Sở Tài chính" in text and "55.58" in text and "Quận Đống Đa" in text
+    assert "Sở Tài chính" in text and "55,58" in text and "Quận Đống Đa" in text
     assert "Quý I/2026" in text
 
 

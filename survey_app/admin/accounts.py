@@ -9,11 +9,15 @@ Every change to an account writes an `audit_log` row in the same transaction.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -22,17 +26,26 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from survey_app.admin import audit
 from survey_app.admin.units import get_unit, unit_subtree
-from survey_app.core import clock
+from survey_app.core import clock, config, files
+from survey_app.core.config import ROLES
 from survey_app.core.i18n import Refused
 from survey_app.db.store import Store
 
-ROLES = ("admin", "leader", "staff")
 MIN_PASSWORD_CHARS = 10
 # argon2 accepts any length; the cap keeps a megabyte "password" from costing a hash of it.
 MAX_PASSWORD_CHARS = 256
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
+# Throttling per (name, client address): FREE_TRIES attempts, then a wait that doubles per failure.
+FREE_TRIES = 5
+FIRST_DELAY_SECONDS = 5.0
+MAX_DELAY_SECONDS = 15 * 60.0
+MAX_NAME_CHARS, MAX_CLIENT_CHARS = 64, 64
+# Each argon2 check costs ~250 ms and 64 MiB: at most this many run at once, whoever sends them.
+MAX_CONCURRENT_HASHES = 2
+_hash_slots = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 FIRST_ADMIN = "admin"
+# The first administrator's password goes to this file in the data folder (mode 0600), never to the
+# terminal: `serve` runs under a service manager whose journal keeps everything printed.
+FIRST_PASSWORD_FILE = "first-admin-password.txt"
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
 # argon2id with the library's defaults (RFC 9106 low-memory profile). Tests swap in a cheaper one.
 _hasher = PasswordHasher()
@@ -49,17 +62,19 @@ class User:
     email: str | None = None
     locked_until: datetime | None = None
     last_login_at: datetime | None = None
+    password_changed_at: datetime | None = None  # a session opened before it has ended
 
 
 class LoginFailed(Exception):
-    """`reason` is "bad_credentials" (unknown name, wrong password, inactive) or "locked"."""
+    """A refused login. One answer for every cause (unknown name, wrong password, inactive account,
+    too many tries from this address): the page must not tell a real name from an invented one."""
 
-    def __init__(self, reason: str, locked_until: datetime | None = None) -> None:
-        self.reason, self.locked_until = reason, locked_until
+    def __init__(self, reason: str = "bad_credentials") -> None:
+        self.reason = reason
         super().__init__(reason)
 
 
-_USER_COLUMNS = "username, role, unit_id, active, email, locked_until, last_login_at"
+_USER_COLUMNS = "username, role, unit_id, active, email, locked_until, last_login_at, password_changed_at"
 
 
 # -- passwords -------------------------------------------------------------------------------------
@@ -76,16 +91,22 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+def _hash(password: str) -> str:
+    with _hash_slots:
+        return _hasher.hash(password)
+
+
 @cache
 def _dummy_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(12))
+    return _hash(secrets.token_urlsafe(12))
 
 
 def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with _hash_slots:  # the others wait their turn: the CPU and memory a flood can take stay bounded
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -95,9 +116,10 @@ def get_user(store: Store, username: str) -> User | None:
     return User(*rows[0]) if rows else None
 
 
-def user_by_email(store: Store, email: str) -> User | None:
-    """The active account mapped to an e-mail address vouched for by single sign-on."""
-    rows = store.query(f"SELECT {_USER_COLUMNS} FROM users WHERE lower(email) = lower(?) AND active", [email])
+def user_by_email(store: Store, email: str, *, now: datetime | None = None) -> User | None:
+    """The active, unlocked account mapped to an e-mail address vouched for by single sign-on."""
+    rows = store.query(f"SELECT {_USER_COLUMNS} FROM users WHERE lower(email) = lower(?) AND active"
+                       " AND (locked_until IS NULL OR locked_until <= ?)", [email, now or clock.now()])
     return User(*rows[0]) if len(rows) == 1 else None
 
 
@@ -127,56 +149,90 @@ def scope_unit_ids(store: Store, user: User) -> frozenset[str] | None:
 
 # -- login -----------------------------------------------------------------------------------------
 
-def authenticate(store: Store, username: str, password: str) -> User:
-    """The user, when the password is right and the account active and not locked; else LoginFailed.
+def authenticate(store: Store, username: str, password: str, *, client: str | None = None,
+                 now: datetime | None = None) -> User:
+    """The user, when the password is right and the account active; else LoginFailed("bad_credentials").
 
-    MAX_FAILURES wrong passwords in a row lock the account for LOCK_MINUTES, whatever the password
-    tried during the lock. An unknown name costs the same hash as a known one (no name probing).
+    Every attempt is counted for (name, client address) before its password is checked, so guesses
+    sent in parallel all count; after FREE_TRIES the pair waits a delay that doubles with each
+    failure. Only that address waits: a stranger cannot lock the owner out. A refusal says the same
+    whatever the cause (unknown name, wrong password, inactive, waiting), and unknown names are
+    throttled like known ones, so nothing tells a real name from an invented one.
     """
-    now = clock.now()
-    username = username.strip().lower()
-    rows = store.query("SELECT password_hash, active, locked_until FROM users WHERE username = ?", [username])
-    password_hash, active, locked_until = rows[0] if rows else (None, False, None)
-    if len(password) > MAX_PASSWORD_CHARS or not active or not password_hash:
-        _verify(_dummy_hash(), password)
+    now = now or clock.now()
+    username, client = username.strip().lower()[:MAX_NAME_CHARS], (client or "-")[:MAX_CLIENT_CHARS]
+    allowed, count = store.write(lambda con: _count_attempt(con, username, client, now))
+    if not allowed:
         raise LoginFailed("bad_credentials")
-    if locked_until is not None and locked_until > now:
-        raise LoginFailed("locked", locked_until)
+    rows = store.query("SELECT password_hash, active FROM users WHERE username = ?", [username])
+    password_hash, active = rows[0] if rows else (None, False)
+    if len(password) > MAX_PASSWORD_CHARS or not active or not password_hash:
+        _verify(_dummy_hash(), password)  # an unknown name costs the same hash as a known one
+        raise LoginFailed("bad_credentials")
     if not _verify(password_hash, password):
-        locked = store.write(lambda con: _count_failure(con, username, now))
-        raise LoginFailed("locked", locked) if locked else LoginFailed("bad_credentials")
-    fresh_hash = _hasher.hash(password) if _hasher.check_needs_rehash(password_hash) else None
-    store.write(lambda con: _record_success(con, username, now, fresh_hash))
+        store.write(lambda con: audit.record(con, username, "login.failed", username, f"from {client}, try {count}"))
+        raise LoginFailed("bad_credentials")
+    fresh_hash = _hash(password) if _hasher.check_needs_rehash(password_hash) else None
+    if not store.write(lambda con: _record_success(con, username, client, count, now, fresh_hash)):
+        raise LoginFailed("bad_credentials")  # other tries came in while this one was checked
     user = get_user(store, username)
     assert user is not None
     return user
 
 
-def _count_failure(con: duckdb.DuckDBPyConnection, username: str, now: datetime) -> datetime | None:
-    """One more wrong password, counted in SQL so concurrent tries all count; the lock time, if locked."""
-    locked_until = now + timedelta(minutes=LOCK_MINUTES)
-    (failed, locked), = con.execute(
-        "UPDATE users SET"
-        " failed_logins = CASE WHEN coalesce(failed_logins, 0) + 1 >= ? THEN 0"
-        "                 ELSE coalesce(failed_logins, 0) + 1 END,"
-        " locked_until = CASE WHEN coalesce(failed_logins, 0) + 1 >= ? THEN ? ELSE locked_until END"
-        " WHERE username = ? RETURNING failed_logins, locked_until",
-        [MAX_FAILURES, MAX_FAILURES, locked_until, username],
+def throttle_delay(failures: int) -> float | None:
+    """Seconds the (name, address) pair waits after `failures` attempts without success; None: no wait."""
+    if failures < FREE_TRIES:
+        return None
+    return min(FIRST_DELAY_SECONDS * 2 ** min(failures - FREE_TRIES, 32), MAX_DELAY_SECONDS)
+
+
+def _count_attempt(con: duckdb.DuckDBPyConnection, username: str, client: str, now: datetime) -> tuple[bool, int]:
+    """Count one attempt (the writer runs one at a time); whether it came after any delay, and its number.
+
+    Portable SQL: one upsert that reads the old row (SET and ON CONFLICT see the values before the
+    update), then the new delay, both in the caller's transaction.
+    """
+    (allowed, failures), = con.execute(
+        "INSERT INTO login_throttle (username, client, failures, allowed, tried_at, blocked_until)"
+        " VALUES (?, ?, 1, TRUE, ?, NULL) ON CONFLICT (username, client) DO UPDATE SET"
+        " allowed = (login_throttle.blocked_until IS NULL OR login_throttle.blocked_until <= excluded.tried_at),"
+        " failures = login_throttle.failures + 1, tried_at = excluded.tried_at"
+        " RETURNING allowed, failures",
+        [username, client, now],
     ).fetchall()
-    if failed == 0 and locked is not None and locked > now:
-        audit.record(con, username, "login.locked", username, f"{MAX_FAILURES} wrong passwords")
-        return locked
-    audit.record(con, username, "login.failed", username, f"failure {failed} of {MAX_FAILURES}")
-    return None
+    delay = throttle_delay(failures)
+    if delay is not None:
+        con.execute("UPDATE login_throttle SET blocked_until = ? WHERE username = ? AND client = ?",
+                    [now + timedelta(seconds=delay), username, client])
+        if failures == FREE_TRIES:
+            audit.record(con, username, "login.throttled", username, f"from {client}: {FREE_TRIES} tries")
+    return bool(allowed), failures
 
 
-def _record_success(con: duckdb.DuckDBPyConnection, username: str, now: datetime, fresh_hash: str | None) -> None:
+def _record_success(con: duckdb.DuckDBPyConnection, username: str, client: str, count: int, now: datetime,
+                    fresh_hash: str | None) -> bool:
+    """Clear the pair's count, unless other attempts were counted since this one (parallel guesses):
+    then the delay they earned stands and this login is refused too."""
+    cleared = con.execute("DELETE FROM login_throttle WHERE username = ? AND client = ? AND failures = ?"
+                          " RETURNING username", [username, client, count]).fetchall()
+    if not cleared:
+        audit.record(con, username, "login.refused", username, f"from {client}: parallel tries")
+        return False
     con.execute(
         "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?,"
         " password_hash = coalesce(?, password_hash) WHERE username = ?",
         [now, fresh_hash, username],
     )
-    audit.record(con, username, "login", username)
+    audit.record(con, username, "login", username, f"from {client}")
+    return True
+
+
+def forget_old_attempts(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+    """Drop throttle rows whose delay is long over (the daily job): guessed names must not pile up."""
+    return len(con.execute("DELETE FROM login_throttle WHERE tried_at < ? AND (blocked_until IS NULL"
+                           " OR blocked_until < ?) RETURNING username",
+                           [now - timedelta(days=1), now]).fetchall())
 
 
 # -- changes (each with its audit row) -------------------------------------------------------------
@@ -189,7 +245,7 @@ def _check_place(store: Store, role: str, unit_id: str | None) -> None:
     if unit_id is not None:
         unit = get_unit(store, unit_id)
         if unit is None or not unit.active:
-            raise Refused("acct.unknown_unit", unit=unit_id)
+            raise Refused("unit.not_active", unit=unit_id)
 
 
 def create_user(store: Store, actor: str, username: str, role: str, password: str, *,
@@ -200,7 +256,7 @@ def create_user(store: Store, actor: str, username: str, role: str, password: st
         raise Refused("acct.bad_username")
     _check_place(store, role, unit_id)
     check_password_rules(password)
-    password_hash = _hasher.hash(password)
+    password_hash = _hash(password)
 
     def work(con: duckdb.DuckDBPyConnection) -> bool:
         added = con.execute(
@@ -219,13 +275,20 @@ def create_user(store: Store, actor: str, username: str, role: str, password: st
     return user
 
 
-def ensure_first_admin(store: Store, actor: str) -> str | None:
-    """When there is no account at all, create `admin` with a generated password and return it."""
+def ensure_first_admin(store: Store, actor: str, username: str = FIRST_ADMIN) -> Path | None:
+    """When there is no account at all, create the administrator `username` with a generated
+    password, written to FIRST_PASSWORD_FILE in the data folder (only the service's user can read
+    it); return that file."""
     if count_users(store):
         return None
     password = generate_password()
-    create_user(store, actor, FIRST_ADMIN, "admin", password)
-    return password
+    create_user(store, actor, username, "admin", password)
+    secret = files.private_dir(Path(config.DATA_DIR)) / FIRST_PASSWORD_FILE
+    fd, tmp = tempfile.mkstemp(dir=secret.parent, prefix=".first-")  # created 0600
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(f"{password}\n")
+    os.replace(tmp, secret)
+    return secret
 
 
 def _require(store: Store, username: str) -> User:
@@ -273,23 +336,27 @@ def update_user(store: Store, actor: str, username: str, *, role: str, unit_id: 
     return len(todo)
 
 
-def set_password(store: Store, actor: str, username: str, password: str) -> None:
-    """Set a new password; it also lifts a lock (an admin's reset is how a locked user gets back in)."""
+def set_password(store: Store, actor: str, username: str, password: str) -> datetime:
+    """Set a new password; it lifts every delay (an admin's reset is how a waiting user gets back in)
+    and ends the account's other sessions (they hold the older stamp). Returns the new stamp."""
     _require(store, username)
     check_password_rules(password)
-    password_hash = _hasher.hash(password)
+    password_hash = _hash(password)
+    stamp = clock.now()
 
     def work(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE username = ?",
-                    [password_hash, username])
+        con.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL,"
+                    " password_changed_at = ? WHERE username = ?", [password_hash, stamp, username])
+        con.execute("DELETE FROM login_throttle WHERE username = ?", [username])
         audit.record(con, actor, "user.password", username)
 
     store.write(work)
+    return stamp
 
 
-def change_own_password(store: Store, user: User, current: str, new: str) -> None:
+def change_own_password(store: Store, user: User, current: str, new: str) -> datetime:
     """A logged-in user's own change: the current password must be right (a walk-up on a shared PC)."""
     rows = store.query("SELECT password_hash FROM users WHERE username = ?", [user.username])
     if not rows or not rows[0][0] or not _verify(rows[0][0], current):
         raise Refused("acct.wrong_current_password")
-    set_password(store, user.username, user.username, new)
+    return set_password(store, user.username, user.username, new)

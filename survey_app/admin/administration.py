@@ -7,7 +7,6 @@ everything that could point at a person (contacts, comments, client_hash).
 
 from __future__ import annotations
 
-import re
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -21,14 +20,13 @@ import duckdb
 from survey_app.admin import audit, dossiers, units
 from survey_app.admin.dossiers import DossierCount, DossiersFileError
 from survey_app.admin.units import Unit, UnitsFileError
-from survey_app.core import clock, config
+from survey_app.core import clock, config, files
 from survey_app.core.config import BLOCKS
-from survey_app.core.i18n import Refused
+from survey_app.core.formats import neutralise_sql
+from survey_app.core.i18n import Refused, both
 from survey_app.core.keys import rotate_keys
 from survey_app.db.store import Store
 
-# Ids end up in URLs, QR tokens and file names: keep them plain.
-_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MIN_REASON_CHARS = 5
 EXPORT_FORMATS = ("csv", "parquet")
 Row = TypeVar("Row")
@@ -49,20 +47,6 @@ def _audited(store: Store, actor: str, action: str, target: str, detail: str | N
     return store.write(work)
 
 
-def _check_id(value: str) -> str:
-    value = value.strip()
-    if not _ID.fullmatch(value):
-        raise Refused("admin.bad_id", value=value)
-    return value
-
-
-def _check_name(value: str) -> str:
-    value = " ".join(value.split())
-    if not value or len(value) > 200:
-        raise Refused("admin.bad_name")
-    return value
-
-
 def _check_instrument(store: Store, instrument_id: str | None) -> None:
     if instrument_id is not None and instrument_id not in store.instruments:
         raise Refused("admin.unknown_instrument", instrument=instrument_id)
@@ -73,7 +57,7 @@ def _check_instrument(store: Store, instrument_id: str | None) -> None:
 def add_unit(store: Store, actor: str, unit_id: str, name: str, block: str, *,
              parent_id: str | None = None, instrument_id: str | None = None) -> None:
     """A new active unit with its counter quay-1."""
-    unit_id, name = _check_id(unit_id), _check_name(name)
+    unit_id, name = units.check_id(unit_id), units.check_name(name)
     if block not in BLOCKS:
         raise Refused("admin.bad_block", blocks=", ".join(BLOCKS))
     if parent_id is not None and units.get_unit(store, parent_id) is None:
@@ -95,7 +79,7 @@ def update_unit(store: Store, actor: str, unit_id: str, *, name: str, instrument
     unit = units.get_unit(store, unit_id)
     if unit is None:
         raise Refused("admin.unknown_unit", unit=unit_id)
-    name = _check_name(name)
+    name = units.check_name(name)
     _check_instrument(store, instrument_id)
     todo: list[Change] = []
     if name != unit.name:
@@ -125,7 +109,7 @@ def _existing_unit(store: Store, unit_id: str) -> None:
 
 
 def add_counter(store: Store, actor: str, unit_id: str, counter_id: str, name: str) -> None:
-    counter_id, name = _check_id(counter_id), _check_name(name)
+    counter_id, name = units.check_id(counter_id), units.check_name(name)
     _existing_unit(store, unit_id)
     if not _audited(store, actor, "counter.add", f"{unit_id}/{counter_id}", name,
                     lambda con: units.add_counter(con, unit_id, counter_id, name)):
@@ -136,7 +120,7 @@ def update_counter(store: Store, actor: str, unit_id: str, counter_id: str, *, n
     counter = units.get_counter(store, unit_id, counter_id)
     if counter is None:
         raise Refused("admin.unknown_counter", counter=counter_id, unit=unit_id)
-    name = _check_name(name)
+    name = units.check_name(name)
     todo: list[Change] = []
     if name != counter.name:
         todo.append(("counter.rename", f"{counter.name} → {name}",
@@ -165,7 +149,7 @@ def preview_units_import(store: Store, text: str, source: str = "CSV") -> Import
         return ImportPreview([], exc.problems)
     known = {u.unit_id for u in units.list_units(store, active_only=False)}
     in_file = {u.unit_id for u in parsed}
-    problems = [f"{u.unit_id}: đơn vị cấp trên '{u.parent_id}' không có (unknown parent)"
+    problems = [both("import.units.unknown_parent", unit=u.unit_id, parent=u.parent_id)
                 for u in parsed
                 if u.parent_id is not None and (u.parent_id == u.unit_id or u.parent_id not in known | in_file)]
     return ImportPreview(parsed, problems, frozenset(in_file - known))
@@ -176,9 +160,14 @@ def import_units(store: Store, actor: str, preview: ImportPreview[Unit]) -> int:
         raise Refused("admin.import_refused")
 
     def work(con: duckdb.DuckDBPyConnection) -> int:
+        before = units.parents(con, [u.unit_id for u in preview.rows])
         count = units.write_units(con, preview.rows)
         audit.record(con, actor, "units.import", None,
                      f"{count} units, {len(preview.new_ids)} new: {', '.join(sorted(preview.new_ids))[:500]}")
+        for unit in preview.rows:  # a new parent changes who may see the unit: each move on its own row
+            if unit.unit_id in before and before[unit.unit_id] != unit.parent_id:
+                audit.record(con, actor, "unit.parent", unit.unit_id,
+                             f"{before[unit.unit_id] or '-'} → {unit.parent_id or '-'}")
         return count
 
     return store.write(work)
@@ -277,19 +266,24 @@ def _sql_path(path: Path) -> str:
 def _new_folder(kind: str) -> Path:
     # config.DATA_DIR is looked up at call time so tests (and tools) can point it elsewhere.
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
-    folder = Path(config.DATA_DIR) / kind / f"sipas-{stamp}"
+    parent = files.private_dir(Path(config.DATA_DIR) / kind)
+    folder = parent / f"sipas-{stamp}"
     try:
-        folder.mkdir(parents=True)
+        folder.mkdir(mode=files.PRIVATE_DIR)
     except FileExistsError:
         raise Refused("admin.busy") from None
+    files.private_dir(Path(config.DATA_DIR))
     return folder
 
 
 def backup(store: Store, actor: str) -> Path:
     """A full copy (schema and Parquet files) in a new folder of data/backups; IMPORT DATABASE restores it."""
+    if store.backend == "postgresql":  # the app holds only a partial copy; the server backs up
+        raise Refused("admin.backup.postgres")
     folder = _new_folder("backups")
     with store.cursor() as cur:
         cur.execute(f"EXPORT DATABASE {_sql_path(folder)} (FORMAT parquet)")
+    files.make_private(folder)
     audit.record_alone(store, actor, "backup", str(folder))
     return folder
 
@@ -307,6 +301,14 @@ RAW_TABLES = {
 }
 
 
+def _csv_safe(cur: duckdb.DuckDBPyConnection, query: str, params: list[object]) -> str:
+    """`query` with each text column neutralised against spreadsheet formulas (as every CSV we write)."""
+    columns = cur.execute(f"DESCRIBE ({query})", params).fetchall()
+    shown = [neutralise_sql(f'"{name}"') + f' AS "{name}"' if kind == "VARCHAR" else f'"{name}"'
+             for name, kind, *_ in columns]
+    return f"SELECT {', '.join(shown)} FROM ({query}) AS raw"
+
+
 def export_raw(store: Store, actor: str, fmt: str, scope: frozenset[str] | None = None) -> Path:
     """A ZIP (in a new folder of data/exports) of the raw anonymous tables, one file each."""
     if fmt not in EXPORT_FORMATS:
@@ -316,11 +318,13 @@ def export_raw(store: Store, actor: str, fmt: str, scope: frozenset[str] | None 
     params = [_scope_list(scope)] * 2
     with tempfile.TemporaryDirectory() as tmp, store.cursor() as cur:
         for name, query in RAW_TABLES.items():
-            cur.execute(f"COPY ({query}) TO {_sql_path(Path(tmp) / f'{name}.{fmt}')} {options}", params)
+            safe = _csv_safe(cur, query, params) if fmt == "csv" else query
+            cur.execute(f"COPY ({safe}) TO {_sql_path(Path(tmp) / f'{name}.{fmt}')} {options}", params)
         archive = folder / f"sipas-raw-{fmt}.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for name in RAW_TABLES:
                 zf.write(Path(tmp) / f"{name}.{fmt}", f"{name}.{fmt}")
+    files.make_private(archive)
     audit.record_alone(store, actor, "export.raw", str(archive),
                  f"{fmt}, scope {'all' if scope is None else ','.join(sorted(scope))[:500]}")
     return archive

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from survey_app.core.i18n import both
 from survey_app.core.periods import PeriodError, parse_period
 from survey_app.db.store import Store
 
@@ -38,7 +40,8 @@ class DossierCount:
     dossiers: int
 
 
-def _reader(text: str) -> csv.DictReader[str]:
+def csv_reader(text: str) -> csv.DictReader[str]:
+    """Rows of a CSV as people save it: UTF-8 with or without a BOM, comma or semicolon separated."""
     text = text.lstrip("\ufeff")  # Excel writes a BOM
     try:  # Excel in a Vietnamese locale separates with ';'
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;")
@@ -54,12 +57,12 @@ def _count(raw: str) -> int | None:
 
 def read_dossiers_csv(text: str, known_units: set[str], source: str = "CSV") -> list[DossierCount]:
     """Parse and check every row; raise DossiersFileError listing each problem."""
-    reader = _reader(text)
+    reader = csv_reader(text)
     fields = [f.strip() for f in reader.fieldnames or []]
     missing = [c for c in COLUMNS if c not in fields]
     if missing:
-        raise DossiersFileError(source, [f"thiếu cột {', '.join(missing)} — cần unit_id, period, dossiers "
-                                         f"(missing columns)"])
+        raise DossiersFileError(source, [both("import.missing_columns", missing=", ".join(missing),
+                                              needed=", ".join(COLUMNS))])
     rows: list[DossierCount] = []
     problems: list[str] = []
     seen: dict[tuple[str, str], int] = {}
@@ -70,22 +73,22 @@ def read_dossiers_csv(text: str, known_units: set[str], source: str = "CSV") -> 
         try:
             period = parse_period(period_text.upper()).label
         except PeriodError:
-            problems.append(f"dòng {line}: kỳ '{period_text:.20}' không hợp lệ (dùng 2026, 2026-Q3 hoặc 2026-09)")
+            problems.append(both("import.dossiers.bad_period", line=line, period=period_text[:20]))
             continue
         if unit_id not in known_units:
-            problems.append(f"dòng {line}: không có đơn vị mã '{unit_id:.40}' (unknown unit)")
+            problems.append(both("import.dossiers.unknown_unit", line=line, unit=unit_id[:40]))
         elif count is None:
-            problems.append(f"dòng {line}: số hồ sơ '{count_text:.20}' phải là số nguyên không âm "
-                            f"(dossiers must be a whole number ≥ 0)")
+            problems.append(both("import.dossiers.bad_count", line=line, count=count_text[:20]))
         elif (unit_id, period) in seen:
-            problems.append(f"dòng {line}: {unit_id} kỳ {period} đã có ở dòng {seen[unit_id, period]} (duplicate)")
+            problems.append(both("import.dossiers.duplicate", line=line, unit=unit_id, period=period,
+                                 first=seen[unit_id, period]))
         else:
             seen[unit_id, period] = line
             rows.append(DossierCount(unit_id, period, count))
     if problems:
         raise DossiersFileError(source, problems)
     if not rows:
-        raise DossiersFileError(source, ["tệp không có dòng dữ liệu nào (no rows)"])
+        raise DossiersFileError(source, [both("import.no_rows")])
     return rows
 
 
@@ -109,13 +112,16 @@ def import_dossiers_csv(store: Store, text: str, source: str = "CSV") -> int:
     return write_dossiers(store, read_dossiers_csv(text, known, source))
 
 
-def import_dossiers_file(store: Store, path: Path) -> int:
+def read_text_file(path: Path, error: Callable[[str, list[str]], ValueError]) -> str:
+    """A CSV file's text; `error(source, problems)` when it is not UTF-8 text."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise DossiersFileError(str(path), ["tệp không phải văn bản UTF-8 — hãy lưu dạng CSV UTF-8 "
-                                            "(the file is not UTF-8 text)"]) from None
-    return import_dossiers_csv(store, text, str(path))
+        raise error(str(path), [both("import.not_utf8")]) from None
+
+
+def import_dossiers_file(store: Store, path: Path) -> int:
+    return import_dossiers_csv(store, read_text_file(path, DossiersFileError), str(path))
 
 
 def list_dossiers(store: Store, unit_id: str | None = None) -> list[DossierCount]:

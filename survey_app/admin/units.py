@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from survey_app.core.config import BLOCKS
+from survey_app.core.i18n import Refused, both, t
 from survey_app.db.store import Store
 
 DEFAULT_COUNTER = ("quay-1", "Quầy 1")
 UNIT_COLUMNS = ("unit_id", "name", "block")
+# Ids end up in URLs, QR tokens and file names: keep them plain.
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+MAX_NAME_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -42,28 +47,52 @@ class UnitsFileError(ValueError):
         super().__init__(f"{source}: " + "; ".join(problems[:10]) + (" …" if len(problems) > 10 else ""))
 
 
+def check_id(value: str) -> str:
+    """A unit or counter id as the admin form and the CSV import accept it; else Refused."""
+    value = value.strip()
+    if not _ID.fullmatch(value):
+        raise Refused("admin.bad_id", value=value[:40])
+    return value
+
+
+def check_name(value: str) -> str:
+    """A name on one line, not empty, at most MAX_NAME_CHARS; else Refused."""
+    value = " ".join(value.split())
+    if not value or len(value) > MAX_NAME_CHARS:
+        raise Refused("admin.bad_name")
+    return value
+
+
+def _row_unit(row: dict[str, str | None]) -> Unit:
+    """One CSV row through the admin form's checks (Refused says what is wrong)."""
+    parent = (row.get("parent_id") or "").strip()
+    return Unit(check_id(row["unit_id"] or ""), check_name(row["name"] or ""), (row["block"] or "").strip(),
+                check_id(parent) if parent else None)
+
+
 def read_units_csv(text: str, source: str = "CSV") -> list[Unit]:
     """Parse a units CSV (unit_id, name, block[, parent_id]); raise UnitsFileError listing each bad row."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in UNIT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise UnitsFileError(source, [f"thiếu cột {', '.join(missing)} (missing columns)"])
+        raise UnitsFileError(source, [both("import.missing_columns", missing=", ".join(missing),
+                                                    needed=", ".join(UNIT_COLUMNS))])
     units: list[Unit] = []
     problems: list[str] = []
     seen: set[str] = set()
     for line, row in enumerate(reader, start=2):
-        unit_id = (row["unit_id"] or "").strip()
-        name = (row["name"] or "").strip()
-        block = (row["block"] or "").strip()
-        if not unit_id or not name:
-            problems.append(f"dòng {line}: thiếu mã hoặc tên đơn vị")
-        elif unit_id in seen:
-            problems.append(f"dòng {line}: mã {unit_id} bị trùng")
-        elif block not in BLOCKS:
-            problems.append(f"dòng {line}: khối '{block}' không hợp lệ (so hoặc huyen)")
+        try:
+            unit = _row_unit(row)
+        except Refused as exc:  # the admin form's own check, in both languages
+            problems.append(f"{t('import.line', line=line)}: {exc}")
+            continue
+        if unit.unit_id in seen:
+            problems.append(both("import.units.duplicate", line=line, unit=unit.unit_id))
+        elif unit.block not in BLOCKS:
+            problems.append(both("import.units.bad_block", line=line, block=unit.block[:20], blocks=", ".join(BLOCKS)))
         else:
-            seen.add(unit_id)
-            units.append(Unit(unit_id, name, block, (row.get("parent_id") or "").strip() or None))
+            seen.add(unit.unit_id)
+            units.append(unit)
     if problems:
         raise UnitsFileError(source, problems)
     return units
@@ -84,6 +113,14 @@ def write_units(con: duckdb.DuckDBPyConnection, units: list[Unit]) -> int:
         list(DEFAULT_COUNTER),
     )
     return len(units)
+
+
+def parents(con: duckdb.DuckDBPyConnection, unit_ids: list[str]) -> dict[str, str | None]:
+    """The stored parent of each of `unit_ids` that exists."""
+    if not unit_ids:
+        return {}
+    return dict(con.execute(f"SELECT unit_id, parent_id FROM units WHERE unit_id IN ({', '.join('?' * len(unit_ids))})",
+                            unit_ids).fetchall())
 
 
 def upsert_units(store: Store, units: list[Unit]) -> int:

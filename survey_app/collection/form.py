@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from survey_app.core import config
-from survey_app.core.i18n import t
+from survey_app.core.i18n import DEFAULT_LANG, t
 from survey_app.core.instruments import Instrument, Item, Question
-from survey_app.core.responses import PHONE, RECEIPT, InvalidResponse, clean_comment
+from survey_app.core.responses import RECEIPT, InvalidResponse, clean_comment, normalise_phone
 
 NA = "na"  # the N/A choice of an item, stored as NULL
 
@@ -32,7 +32,7 @@ class FormState:
     """One citizen's form in progress. A new one (new response_id) on every fresh page load."""
 
     instrument_id: str
-    lang: str = "vi"
+    lang: str = DEFAULT_LANG
     response_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic)
     step: int = 0
@@ -107,8 +107,7 @@ def _extra_errors(instrument: Instrument, state: FormState) -> dict[str, str]:
     if state.receipt and not RECEIPT.fullmatch(re.sub(r"\s+", "", state.receipt).upper()):
         errors["receipt"] = t("form.receipt_invalid", lang)
     if state.wants_contact:
-        phone = "".join(ch for ch in state.phone if ch.isdigit() or ch == "+")
-        if not PHONE.match(phone):
+        if normalise_phone(state.phone) is None:
             errors["phone"] = t("form.contact_bad_phone", lang)
         if not state.consent:
             errors["consent"] = t("form.contact_no_consent", lang)
@@ -116,7 +115,7 @@ def _extra_errors(instrument: Instrument, state: FormState) -> dict[str, str]:
 
 
 def submission(instrument: Instrument, state: FormState, *, unit_id: str, counter_id: str | None,
-               channel: str, client_hash: str | None) -> dict[str, Any]:
+               channel: str, client_hash: str | None, address_hash: str | None = None) -> dict[str, Any]:
     """The response to hand to `Store.submit`, from a completed form."""
     skipped = instrument.skipped_elements(state.stage)
     answers = {
@@ -136,6 +135,7 @@ def submission(instrument: Instrument, state: FormState, *, unit_id: str, counte
         "stage": state.stage,
         "service_field": state.service_field,
         "client_hash": client_hash,
+        "address_hash": address_hash,
         "seconds_taken": round(min(time.monotonic() - state.started, 86_399.0), 1),
         "answers": answers,
         "choices": choices,

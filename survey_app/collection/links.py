@@ -30,10 +30,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from survey_app.admin.units import Counter, Unit, get_counter, get_unit, list_counters, list_units
 from survey_app.core import config
+from survey_app.core.i18n import Explained, Refused
 from survey_app.core.keys import KeyRing, load_keys
+from survey_app.core.logbudget import LogBudget
 from survey_app.db.store import Store
 
 log = logging.getLogger(__name__)
+# Anyone can send bad links: the warning for each is limited, so they cannot flood the log.
+REFUSALS_LOGGED_PER_MINUTE = 30
+_refusals = LogBudget(REFUSALS_LOGGED_PER_MINUTE)
 
 TOKEN_FORMAT = 1
 # Channels a link can carry, by their index in the header: append only, never reorder.
@@ -42,33 +47,8 @@ MAC_BYTES = 12
 _HEADER = struct.Struct(">BH")
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]{8,400}")
 
-# What a citizen reads (Vietnamese first), per reason: what happened, then what to do.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "malformed": (
-        "Đường liên kết không đầy đủ hoặc bị lỗi. Xin quét lại mã QR tại quầy, "
-        "hoặc nhờ cán bộ một cửa hướng dẫn.",
-        "This link is incomplete or damaged. Please scan the QR code at the counter again, "
-        "or ask the staff for help.",
-    ),
-    "forged": (
-        "Đường liên kết này không do cơ quan phát hành nên không dùng được để đánh giá. "
-        "Xin quét mã QR đặt tại quầy nơi Ông/Bà vừa được phục vụ.",
-        "This link was not issued by the agency and cannot be used to rate it. "
-        "Please scan the QR code displayed at the counter where you were served.",
-    ),
-    "revoked": (
-        "Mã QR này đã hết hiệu lực vì cơ quan đã thay mã mới. Xin quét mã mới tại quầy, "
-        "hoặc báo cán bộ để thay áp phích cũ.",
-        "This QR code is no longer valid: the agency has issued new codes. Please scan the new "
-        "code at the counter, or tell the staff that the poster needs replacing.",
-    ),
-    "unknown_place": (
-        "Đơn vị hoặc quầy của mã này hiện không tiếp nhận đánh giá. Xin quét mã tại quầy nơi "
-        "Ông/Bà vừa được phục vụ, hoặc báo cán bộ.",
-        "The office or counter of this code is not taking ratings at the moment. Please scan "
-        "the code at the counter where you were served, or tell the staff.",
-    ),
-}
+# Why a link is refused; what the citizen reads for each is `link.bad.<reason>` in messages.yaml.
+REASONS = ("malformed", "forged", "revoked", "unknown_place")
 
 
 @dataclass(frozen=True)
@@ -82,13 +62,13 @@ class LinkTarget:
     key_version: int
 
 
-class BadLink(ValueError):
-    """A refused link. `reason` is one of MESSAGES; `message` is for the citizen (Vietnamese)."""
+class BadLink(Refused):
+    """A refused link. `reason` is one of REASONS; `message(lang)` tells the citizen what happened
+    and what to do."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
-        self.message, self.message_en = MESSAGES[reason]
-        super().__init__(f"{reason}: {self.message_en}")
+        super().__init__(f"link.bad.{reason}")
 
 
 # -- tokens ----------------------------------------------------------------------------------------
@@ -119,6 +99,15 @@ def survey_url(token: str, base_url: str | None = None) -> str:
     return f"{(base_url or config.base_url()).rstrip('/')}/?k={token}&embed=true"
 
 
+# Larger text from the start (kiosks at counters serving many older citizens): a query parameter
+# of its own, outside the signed token, so adding it to a printed link never invalidates it.
+LARGE_TEXT_PARAM = "large"
+
+
+def with_large_text(url: str) -> str:
+    return f"{url}&{LARGE_TEXT_PARAM}=1"
+
+
 def token_from_link(text: str) -> str:
     """The token of a pasted survey URL (its `k` parameter), or the text itself when it is no URL."""
     text = text.strip()
@@ -131,8 +120,10 @@ def _fingerprint(token: str) -> str:
 
 
 def _refuse(reason: str, token: str, detail: str) -> BadLink:
-    log.warning("refused survey link: reason=%s token#%s (%d chars) %s",
-                reason, _fingerprint(token), len(token), detail)
+    logged, left_out = _refusals.take()
+    if logged:
+        log.warning("refused survey link: reason=%s token#%s (%d chars) %s%s", reason, _fingerprint(token),
+                    len(token), detail, f" ({left_out} more refused before this, not logged)" if left_out else "")
     return BadLink(reason)
 
 
@@ -196,7 +187,7 @@ def resolve_link(store: Store, token: str) -> LinkTarget:
 
 # -- links for places (what the CLI, the posters and the staff page print) -------------------------
 
-class UnknownPlace(LookupError):
+class UnknownPlace(Explained, LookupError):
     """Staff asked for a link to a unit, counter or instrument that is unknown or inactive."""
 
 
@@ -221,8 +212,8 @@ def _place_link(unit: Unit, counter: Counter | None, instrument_id: str, channel
 
 def _check_instrument(store: Store, instrument_id: str) -> None:
     if instrument_id not in store.instruments:
-        raise UnknownPlace(f"Không có bộ câu hỏi {instrument_id!r}; có: {', '.join(sorted(store.instruments))}"
-                           f" (unknown instrument)")
+        raise UnknownPlace("link.unknown_instrument", instrument=instrument_id,
+                           known=", ".join(sorted(store.instruments)))
 
 
 def place_link(store: Store, unit_id: str, counter_id: str | None, instrument_id: str, *,
@@ -231,10 +222,10 @@ def place_link(store: Store, unit_id: str, counter_id: str | None, instrument_id
     _check_instrument(store, instrument_id)
     unit = get_unit(store, unit_id)
     if unit is None or not unit.active:
-        raise UnknownPlace(f"Không có đơn vị đang hoạt động mã {unit_id!r} (no active unit)")
+        raise UnknownPlace("unit.not_active", unit=unit_id)
     counter = get_counter(store, unit_id, counter_id) if counter_id else None
     if counter_id and (counter is None or not counter.active):
-        raise UnknownPlace(f"Đơn vị {unit_id!r} không có quầy đang hoạt động mã {counter_id!r} (no active counter)")
+        raise UnknownPlace("counter.not_active", unit=unit_id, counter=counter_id)
     return _place_link(unit, counter, instrument_id, channel, base_url, load_keys())
 
 
@@ -243,7 +234,7 @@ def units_in_tree(store: Store, *, block: str | None = None, root: str | None = 
     units = list_units(store, active_only=False)
     if root is not None:
         if root not in {u.unit_id for u in units}:
-            raise UnknownPlace(f"Không có đơn vị mã {root!r} (unknown unit)")
+            raise UnknownPlace("admin.unknown_unit", unit=root)
         tree, frontier = {root}, {root}
         while frontier:
             frontier = {u.unit_id for u in units if u.parent_id in frontier} - tree

@@ -28,13 +28,15 @@ from qrcode.image.svg import SvgPathImage
 
 from survey_app.collection.links import PlaceLink
 from survey_app.core import config
+from survey_app.core.formats import neutralise
+from survey_app.core.i18n import t
 
 FONT_DIR = config.FONTS_DIR
 FONT_FAMILY = "DejaVu"
 FONT_FILES = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / "DejaVuSans-Bold.ttf"}
-INSTRUCTION = "Quét mã để đánh giá sự phục vụ — khoảng 1 phút"
-INSTRUCTION_EN = "Scan the code to rate our service — about 1 minute"
-FOOTER = "SIPAS — Chỉ số hài lòng về sự phục vụ hành chính"
+# Posters speak to every citizen: Vietnamese large, English small below it.
+INSTRUCTION, INSTRUCTION_EN = t("poster.scan", "vi"), t("poster.scan", "en")
+FOOTER = t("poster.footer")
 QUIET_ZONE = 4
 LOGO_SHARE = 0.2  # under the 25 % ceiling, leaving H's margin for dirt and glare
 PAGE_SIZES = {"a4": (210, 297), "a5": (148, 210)}  # mm
@@ -161,7 +163,7 @@ def poster_pdf(place: PlaceLink, size: str = "a4", *, logo: Path | None = None) 
 
 def label_sheet_pdf(places: Sequence[PlaceLink]) -> bytes:
     """A4 pages of small labelled codes with dashed cutting lines, SHEET_COLUMNS × SHEET_ROWS a page."""
-    pdf = _new_pdf("a4", "Nhãn mã QR — SIPAS")
+    pdf = _new_pdf("a4", t("poster.labels_title"))
     cell_w = (pdf.w - 2 * SHEET_MARGIN_MM) / SHEET_COLUMNS
     cell_h = (pdf.h - 2 * SHEET_MARGIN_MM) / SHEET_ROWS
     code_w = cell_h * 0.74
@@ -203,8 +205,8 @@ def posters_zip(places: Sequence[PlaceLink], size: str = "a4", *, logo: Path | N
         for place in places:
             name = poster_file_name(place, size)
             archive.writestr(name, poster_pdf(place, size, logo=logo))
-            writer.writerow([place.unit_id, place.unit_name, place.counter_id or "", place.counter_name or "",
-                             place.url, name])
+            writer.writerow([neutralise(cell) for cell in (place.unit_id, place.unit_name, place.counter_id or "",
+                                                           place.counter_name or "", place.url, name)])
         archive.writestr("danh-sach.csv", "\ufeff" + index.getvalue())  # BOM: Excel then reads UTF-8
     return out.getvalue()
 

@@ -17,8 +17,7 @@ import jsonschema
 import yaml
 
 from survey_app.core import config
-
-LANGS = ("vi", "en")
+from survey_app.core.i18n import LANGS
 
 
 class InstrumentError(ValueError):

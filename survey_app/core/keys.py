@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from survey_app.core import config
+from survey_app.core import config, files
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def _encode_key(key: bytes) -> str:
 
 def _write_private(path: Path, state: dict[str, Any], *, replace: bool) -> None:
     """Write the key file with mode 0600, atomically; without `replace`, only if it is absent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    files.private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mkstemp creates it 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:

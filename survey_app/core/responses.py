@@ -16,14 +16,20 @@ from datetime import datetime
 from typing import Any
 
 from survey_app.core import config, privacy
+from survey_app.core.i18n import DEFAULT_LANG, LANGS
 from survey_app.core.instruments import Instrument
 
 KNOWN_FIELDS = frozenset({
     "response_id", "submitted_at", "unit_id", "counter_id", "instrument_id", "instrument_version",
-    "channel", "lang", "stage", "service_field", "client_hash", "seconds_taken", "answers",
+    "channel", "lang", "stage", "service_field", "client_hash", "address_hash", "seconds_taken", "answers",
     "choices", "comment", "contact", "receipt",
 })
-PHONE = re.compile(r"^(?:0|\+84)(?:3|5|7|8|9)\d{8}$")
+# A Vietnamese mobile number without its 0 or +84: a network prefix (3, 5, 7, 8, 9) and 8 digits.
+_MOBILE = re.compile(r"[35789]\d{8}")
+# What people put between the digits of a number they type: spaces, dots, dashes, brackets.
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+# A note in brackets, "(nhà)" or "(Zalo)": brackets holding a letter are not part of the number.
+_PHONE_NOTE = re.compile(r"\([^()]*[^\W\d_][^()]*\)")
 ALLOWED_CONTROLS = frozenset("\n\t")
 FIELD_SHOWN = 60
 # A dossier code (mã hồ sơ) as one-stop systems print them, e.g. 000.00.12.H26-250101-0001.
@@ -65,6 +71,7 @@ class ResponseRecord:
     status: str = "ok"
     flag_reasons: str | None = None
     receipt: str | None = field(default=None, repr=False)  # in memory only: stored as a keyed hash
+    address_hash: str | None = None  # privacy.address_hash: the client address alone, daily and keyed
 
     @property
     def answer_pattern(self) -> str:
@@ -189,6 +196,28 @@ def clean_comment(text: Any, field: str = "comment") -> str | None:
     return text or None
 
 
+def normalise_phone(text: str) -> str | None:
+    """The phone number a citizen typed, as 0 and nine digits ("0901234567"), or None if it is not
+    one Vietnamese mobile number. The form and the store both ask this, so they cannot disagree.
+
+    Accepts what people type around the digits: spaces, dots, dashes, brackets, +84 or 84 for the
+    leading 0 ("+84 (0) 901…" too), a label before it ("ĐT: …") and a note after it ("… (nhà)",
+    "… gọi sau 17h"). A second number, or anything else between the digits, is refused, not guessed.
+    """
+    text = _PHONE_NOTE.sub(" ", unicodedata.normalize("NFKC", text))
+    start = re.search(r"[+(\d]", text)
+    if start is None:
+        return None
+    number, *note = re.split(r"[^\W\d_]", text[start.start():], maxsplit=1)  # a note starts at a letter
+    if note and sum(ch.isdigit() for ch in note[0]) >= 9:
+        return None  # "0901 234 567 hoặc 0912 345 678": which one?
+    digits = _PHONE_SEPARATORS.sub("", number)
+    for prefix in ("+840", "+84", "840", "84", "0"):
+        if digits.startswith(prefix) and _MOBILE.fullmatch(digits[len(prefix):]):
+            return "0" + digits[len(prefix):]
+    return None
+
+
 def _contact(raw: Mapping[str, Any]) -> str | None:
     contact = raw.get("contact")
     if not contact:
@@ -197,8 +226,8 @@ def _contact(raw: Mapping[str, Any]) -> str | None:
         raise InvalidResponse("contact", "invalid", "must be a mapping with phone and consent")
     if contact.get("consent") is not True:
         raise InvalidResponse("contact.consent", "no_consent", "a phone number is kept only with consent")
-    phone = re.sub(r"[\s.\-()]", "", str(contact.get("phone") or ""))
-    if not PHONE.match(phone):
+    phone = normalise_phone(str(contact.get("phone") or ""))
+    if phone is None:
         raise InvalidResponse("contact.phone", "invalid_phone", "is not a Vietnamese phone number")
     return phone
 
@@ -242,9 +271,9 @@ def validate_response(raw: Mapping[str, Any], instruments: Mapping[str, Instrume
     channel = _text_id(raw, "channel", required=False) or "qr"
     if channel not in config.CHANNELS:
         raise InvalidResponse("channel", "invalid", f"must be one of {', '.join(config.CHANNELS)}")
-    lang = _text_id(raw, "lang", required=False) or "vi"
-    if lang not in ("vi", "en"):
-        raise InvalidResponse("lang", "invalid", "must be vi or en")
+    lang = _text_id(raw, "lang", required=False) or DEFAULT_LANG
+    if lang not in LANGS:
+        raise InvalidResponse("lang", "invalid", f"must be {' or '.join(LANGS)}")
     stage = _text_id(raw, "stage", required=instrument.stage is not None)
     if stage is not None and (instrument.stage is None or instrument.stage.option(stage) is None):
         raise InvalidResponse("stage", "invalid", f"{stage!r:.40} is not a stage of {instrument.id}")
@@ -274,4 +303,5 @@ def validate_response(raw: Mapping[str, Any], instruments: Mapping[str, Instrume
         comment=comment,
         contact_phone=_contact(raw),
         receipt=_receipt(raw),
+        address_hash=_text_id(raw, "address_hash", required=False),
     )

@@ -1,11 +1,14 @@
-"""The DuckDB store: migrations, the single writer thread, and the response tables' SQL.
+"""The store, whatever the engine: migrations, the writer thread, and the response tables' SQL.
 
 The storage layer: it knows the tables, not the rules. What judges a batch of new responses (the
 integrity rules) is handed in as `admit`; `survey_app.store.open_store` plugs the rules in.
 
-One process owns the database file. Inside it, readers take a fresh cursor each; every write goes
-through one thread that drains a queue and commits what is queued in one transaction (group
-commit), so a citizen is thanked only after the commit. Modelled on datasette's `_execute_writes`.
+Readers take a fresh DuckDB cursor each; every write goes through one thread per process that
+drains a queue and commits what is queued in one transaction (group commit), so a citizen is
+thanked only after the commit. Modelled on datasette's `_execute_writes`. What differs between
+engines (how to connect, run a transaction, read, close) is in the two subclasses of `Store`:
+`survey_app.db.duck` (the embedded file, the default) and `survey_app.db.postgres` (a server that
+several app processes share); `survey_app.db.backends.open_store` picks one from `--db`.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import re
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -23,25 +24,36 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import duckdb
 
 from survey_app.core import clock, config
 from survey_app.core.config import FlagRules
-from survey_app.core.instruments import Instrument, load_instruments
+from survey_app.core.i18n import Explained
+from survey_app.core.instruments import Instrument
 from survey_app.core.responses import InvalidResponse, ResponseRecord, validate_response
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 256
-_LOCK_HOLDER = re.compile(r"PID (\d+)")
+
+
+class Connection(Protocol):
+    """What a write runs on: a DuckDB connection, or `postgres.PgConnection`, which takes the same
+    `?` placeholders. `execute` returns something with `fetchall()`/`fetchone()`."""
+
+    def execute(self, query: str, parameters: Any = None, /) -> Any: ...
 
 
 # Judges a batch of new responses inside the writer's transaction: each one back (its status and
 # flag reasons set) or refused. Given the connection, the batch, the instruments and the thresholds.
-Admit = Callable[[duckdb.DuckDBPyConnection, Sequence[ResponseRecord], Mapping[str, Instrument], FlagRules],
+Admit = Callable[[Any, Sequence[ResponseRecord], Mapping[str, Instrument], FlagRules],
                  list[ResponseRecord | InvalidResponse]]
+
+
+# The questionnaires by id, or how to load them when first asked (a read-only store may never need them).
+Instruments = dict[str, Instrument] | Callable[[], dict[str, Instrument]]
 
 
 class Readable(Protocol):
@@ -50,7 +62,7 @@ class Readable(Protocol):
     def cursor(self) -> duckdb.DuckDBPyConnection: ...
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(Explained, RuntimeError):
     """The database cannot be opened; the message says why and what to do, in one line."""
 
 
@@ -70,23 +82,11 @@ class SubmitResult:
 class _Job:
     future: Future[Any]
     record: ResponseRecord | None = None
-    work: Callable[[duckdb.DuckDBPyConnection], Any] | None = None
+    work: Callable[[Any], Any] | None = None
 
 
-def _storage_problem(exc: BaseException, path: Path) -> StoreUnavailable | None:
-    """A clear message for what the file system refused (full disk, read-only folder), else None."""
-    text = str(exc)
-    if any(sign in text for sign in ("No space left", "File too large", "Disk quota exceeded")):
-        return StoreUnavailable(
-            f"Ổ đĩa chứa dữ liệu ({path.parent}) đã đầy nên không ghi được — hãy giải phóng dung lượng; "
-            f"các phiếu đã lưu không bị mất. (The disk holding the database is full: free some space; "
-            f"nothing already stored is lost.)")
-    if any(sign in text for sign in ("Permission denied", "Operation not permitted", "Read-only file system")):
-        return StoreUnavailable(
-            f"Thư mục dữ liệu {path.parent} chỉ cho đọc hoặc thiếu quyền ghi — hãy cấp quyền ghi cho SIPAS, "
-            f"hoặc đặt SIPAS_DB sang thư mục ghi được. (The data directory is read-only: grant write access, "
-            f"or point SIPAS_DB elsewhere.)")
-    return None
+class _Raced(Exception):
+    """Another process stored one of the batch's responses after this batch looked: retry it."""
 
 
 def in_vietnam_time(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -101,43 +101,24 @@ def open_cursor(source: Readable) -> duckdb.DuckDBPyConnection:
     return in_vietnam_time(source.cursor())
 
 
-def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    if not read_only:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # DuckDB opens a file in a read-only folder and only fails at the first commit, when it
-            # cannot create the write-ahead log beside it: find out now, before anyone is thanked.
-            tempfile.TemporaryFile(dir=path.parent).close()
-        except OSError as exc:
-            raise _storage_problem(exc, path) or StoreUnavailable(
-                f"Không tạo được thư mục dữ liệu {path.parent}: {exc.strerror}") from None
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        text = str(exc)
-        if "lock" in text.lower():
-            holder = _LOCK_HOLDER.search(text)
-            who = f" (PID {holder.group(1)})" if holder else ""
-            raise DatabaseBusy(
-                f"Cơ sở dữ liệu {path} đang được ứng dụng SIPAS{who} sử dụng — hãy làm việc này trên "
-                f"trang Quản trị của ứng dụng, hoặc dừng ứng dụng rồi chạy lại lệnh. "
-                f"(The database is held by the running app{who}: use its admin page, or stop it first.)"
-            ) from None
-        raise _storage_problem(exc, path) or StoreUnavailable(f"Không mở được cơ sở dữ liệu {path}: {text}") from None
-    return in_vietnam_time(con)
-
-
-def _migrations() -> list[tuple[int, str, str]]:
+def _migrations(backend: str) -> list[tuple[int, str, str]]:
+    """The numbered migrations for `backend`. `NNN_name.sql` holds for both engines; where one needs
+    something the other lacks, `NNN_name.<backend>.sql` replaces it for that engine alone."""
     folder = resources.files("survey_app.db") / "migrations"
-    found = []
+    chosen: dict[int, tuple[int, str, str, bool]] = {}
     for entry in folder.iterdir():
-        number, _, name = entry.name.partition("_")
-        if entry.name.endswith(".sql") and number.isdigit():
-            found.append((int(number), name.removesuffix(".sql"), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+        number, _, rest = entry.name.partition("_")
+        if not (entry.name.endswith(".sql") and number.isdigit()):
+            continue
+        name, _, engine = rest.removesuffix(".sql").partition(".")
+        if engine and engine != backend:
+            continue
+        if int(number) not in chosen or engine:  # the engine's own variant wins
+            chosen[int(number)] = (int(number), name, entry.read_text(encoding="utf-8"), bool(engine))
+    return sorted((n, name, sql) for n, name, sql, _ in chosen.values())
 
 
-def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
+def apply_migrations(con: Connection, backend: str = "duckdb") -> list[int]:
     """Apply the numbered migrations not yet applied, each in its own transaction."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -145,7 +126,7 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     )
     done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
-    for number, name, sql in _migrations():
+    for number, name, sql in _migrations(backend):
         if number in done:
             continue
         con.execute("BEGIN")
@@ -160,7 +141,19 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
-def _register_instruments(con: duckdb.DuckDBPyConnection, instruments: Mapping[str, Instrument]) -> None:
+def require_migrated(con: Connection, db: Path | str) -> None:
+    """A read-only open applies nothing: a database older than this code is refused with the fix."""
+    newest = _migrations("duckdb")[-1][0]
+    try:
+        done = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    except duckdb.CatalogException:
+        done = 0
+    if done < newest:
+        con.close()
+        raise StoreUnavailable("store.not_migrated", path=db)
+
+
+def register_instruments(con: Connection, instruments: Mapping[str, Instrument]) -> None:
     for inst in instruments.values():
         con.execute(
             "INSERT INTO instruments (instrument_id, version, checksum, loaded_at, definition)"
@@ -169,26 +162,34 @@ def _register_instruments(con: duckdb.DuckDBPyConnection, instruments: Mapping[s
         )
 
 
-def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
-                rows: Sequence[Sequence[Any]]) -> None:
-    """Insert rows with one statement and one list parameter per column, unnested side by side:
-    binding a VALUES list of one parameter per cell costs more than the write itself.
+def insert_rows(con: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                *, skip_existing: bool = False) -> int:
+    """Insert rows; with `skip_existing`, those whose key is stored already are left out. Returns how
+    many were inserted. `table` and `columns` are constants of the calling module, never user input.
 
-    `table` and `columns` are constants of the calling module, never user input.
+    In DuckDB one statement with one list parameter per column, unnested side by side: binding a
+    VALUES list of one parameter per cell costs more than the write itself. A connection with its own
+    bulk path (PostgreSQL's COPY) uses that instead.
     """
-    if rows:
-        con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(['unnest(?)'] * len(columns))}",
-                    [list(column) for column in zip(*rows, strict=True)])
+    if not rows:
+        return 0
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return con.insert_rows(table, columns, rows, skip_existing=skip_existing)  # type: ignore[attr-defined]
+    conflict = " ON CONFLICT DO NOTHING" if skip_existing else ""
+    (inserted,) = con.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(['unnest(?)'] * len(columns))}{conflict}",
+        [list(column) for column in zip(*rows, strict=True)]).fetchone()
+    return inserted
 
 
 RESPONSE_COLUMNS = (
     "response_id", "submitted_at", "unit_id", "counter_id", "instrument_id", "instrument_version",
     "channel", "lang", "stage", "service_field", "client_hash", "seconds_taken", "status", "flag_reasons",
-    "answer_pattern",
+    "answer_pattern", "address_hash",
 )
 
 
-def place_problems(con: duckdb.DuckDBPyConnection,
+def place_problems(con: Connection,
                    records: Sequence[ResponseRecord]) -> dict[uuid.UUID, InvalidResponse]:
     """The responses whose unit or counter is unknown or inactive, with the refusal for each.
 
@@ -215,10 +216,12 @@ def place_problems(con: duckdb.DuckDBPyConnection,
     return problems
 
 
-def write_records(con: duckdb.DuckDBPyConnection, records: Sequence[ResponseRecord]) -> None:
-    """Insert whole responses (ratings, choices, comment, contact) inside the caller's transaction."""
-    insert_rows(con, "responses", RESPONSE_COLUMNS,
-                [[getattr(r, c) for c in RESPONSE_COLUMNS] for r in records])
+def write_records(con: Connection, records: Sequence[ResponseRecord]) -> None:
+    """Insert whole responses (ratings, choices, comment, contact) inside the caller's transaction.
+    Raises _Raced when another process stored one of them since the batch looked."""
+    if insert_rows(con, "responses", RESPONSE_COLUMNS, [[getattr(r, c) for c in RESPONSE_COLUMNS] for r in records],
+                   skip_existing=True) != len(records):
+        raise _Raced
     insert_rows(con, "answers", ("response_id", "item_id", "value"),
                 [(r.response_id, item, value) for r in records for item, value in r.answers])
     insert_rows(con, "choices", ("response_id", "question_id", "option_id"),
@@ -230,33 +233,72 @@ def write_records(con: duckdb.DuckDBPyConnection, records: Sequence[ResponseReco
 
 
 class Store:
-    """The open database. Use `open_store`; close it with `close()` (or as a context manager)."""
+    """The open database. Use `open_store`; close it with `close()` (or as a context manager).
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection,
-                 instruments: dict[str, Instrument], read_only: bool, admit: Admit | None = None) -> None:
-        self.path, self.instruments, self.read_only = path, instruments, read_only
+    The engine-neutral part: the write queue, group commit, idempotent insert, place checks and the
+    `admit` hook. A subclass says how to connect, run a transaction, read and close."""
+
+    backend: ClassVar[str]
+
+    def __init__(self, path: Path | str, instruments: Instruments, read_only: bool,
+                 admit: Admit | None = None) -> None:
+        self.path, self._instruments, self.read_only = path, instruments, read_only
         self._admit = admit
         self.flag_rules = config.flag_rules()
         self._last_stamp = clock.now()
-        self._con = con
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._closed = False
-        if not read_only:
+
+    def _start_writer(self) -> None:
+        if not self.read_only:
             self._writer = threading.Thread(target=self._write_loop, name="sipas-writer", daemon=True)
             self._writer.start()
 
-    # -- reading -------------------------------------------------------------------------------
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A fresh connection for one reader; never share it between threads."""
-        return in_vietnam_time(self._con.cursor())
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        """The questionnaire files by id; a read-only store reads them only if asked (results never do)."""
+        if callable(self._instruments):
+            self._instruments = self._instruments()
+        return self._instruments
 
+    # -- what each engine provides ---------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A fresh DuckDB connection for one reader (in Vietnam time); never share it between threads."""
+        raise NotImplementedError
+
+    def _transaction(self, work: Callable[[Any], T]) -> T:
+        """Run `work(connection)` in one transaction on the writer's connection (writer thread only)."""
+        raise NotImplementedError
+
+    def _serialise(self, con: Connection, records: Sequence[ResponseRecord]) -> None:
+        """Make writers in other processes wait while this batch is judged; one process needs nothing."""
+
+    def _storage_problem(self, exc: BaseException) -> StoreUnavailable | None:
+        """A clear message for what the storage refused (full disk, no permission), else None."""
+        return None
+
+    def _finish_writer(self) -> None:
+        """Release the writer's own resources, in the writer thread, when it stops."""
+
+    def _close_engine(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def freshness(self) -> datetime | None:
+        """When what `cursor()` reads was last brought up to date; None: it is the live data."""
+        return None
+
+    def refresh(self) -> None:
+        """Bring what `cursor()` reads up to date now; it is the live data when freshness is None."""
+
+    # -- reading -------------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         with self.cursor() as cur:
             return cur.execute(sql, params or []).fetchall()
 
     # -- writing -------------------------------------------------------------------------------
-    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    def write(self, work: Callable[[Any], T]) -> T:
         """Run `work(connection)` in the writer thread inside one transaction; return its result."""
         return self._enqueue(_Job(Future(), work=work)).result()
 
@@ -268,7 +310,7 @@ class Store:
 
     def _require_writable(self) -> None:
         if self._writer is None or self._closed:
-            raise StoreUnavailable("Cơ sở dữ liệu đang mở chỉ để đọc hoặc đã đóng (the store is read-only or closed)")
+            raise StoreUnavailable("store.closed")
 
     def _enqueue(self, job: _Job) -> Future[Any]:
         self._require_writable()
@@ -276,7 +318,6 @@ class Store:
         return job.future
 
     def _write_loop(self) -> None:
-        con = in_vietnam_time(self._con.cursor())
         while True:
             job = self._queue.get()
             if job is None:
@@ -293,39 +334,30 @@ class Store:
                 batch.append(more)
             records = [j for j in batch if j.record is not None]
             if records:
-                self._write_responses(con, records)
+                self._write_responses(records)
             for j in batch:
                 if j.work is not None:
-                    self._run_work(con, j)
-        con.close()
+                    self._run_work(j)
+        self._finish_writer()
 
-    @staticmethod
-    def _transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], T]) -> T:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            result = work()
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-        return result
-
-    def _run_work(self, con: duckdb.DuckDBPyConnection, job: _Job) -> None:
+    def _run_work(self, job: _Job) -> None:
         assert job.work is not None
         try:
-            job.future.set_result(self._transaction(con, lambda: job.work(con)))  # type: ignore[misc]
+            job.future.set_result(self._transaction(job.work))
         except Exception as exc:
             job.future.set_exception(exc)
 
-    def _write_responses(self, con: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> None:
+    def _write_responses(self, jobs: list[_Job]) -> None:
         try:
-            results = self._transaction(con, lambda: self._insert_new(con, [j.record for j in jobs]))
+            results = self._transaction(lambda con: self._insert_new(con, [j.record for j in jobs]))
         except Exception as exc:
-            if len(jobs) == 1:
+            if len(jobs) == 1 and not isinstance(exc, _Raced):
                 jobs[0].future.set_exception(self._write_failure(exc, jobs[0].record))
                 return
-            for job in jobs:  # one bad record must not sink the others: retry one by one
-                self._write_responses(con, [job])
+            # One bad record must not sink the others, and a response another process stored meanwhile
+            # is now visible as stored: retry one by one.
+            for job in jobs:
+                self._write_responses([job])
             return
         for job, result in zip(jobs, results, strict=True):
             if isinstance(result, InvalidResponse):
@@ -334,15 +366,15 @@ class Store:
                 job.future.set_result(result)
 
     def _write_failure(self, exc: Exception, record: ResponseRecord | None) -> StoreUnavailable:
-        problem = _storage_problem(exc, self.path)
+        problem = self._storage_problem(exc)
         if problem is None:
             log.error("could not store response %s", record and record.response_id, exc_info=exc)
-            return StoreUnavailable("Không lưu được phiếu; xin thử lại (could not store)")
+            return StoreUnavailable("store.not_stored")
         log.error("could not store response %s: %s", record and record.response_id, problem)
         return problem
 
-    def _insert_new(self, con: duckdb.DuckDBPyConnection,
-                    records: list[Any]) -> list[SubmitResult | InvalidResponse]:
+    def _insert_new(self, con: Connection, records: list[Any]) -> list[SubmitResult | InvalidResponse]:
+        self._serialise(con, records)
         ids = [r.response_id for r in records]
         stored = {
             row[0]: SubmitResult(str(row[0]), row[1], row[2], duplicate=True)
@@ -357,7 +389,7 @@ class Store:
                 fresh[record.response_id] = replace(record, submitted_at=record.submitted_at or self._stamp())
         outcomes: dict[uuid.UUID, ResponseRecord | InvalidResponse] = dict(place_problems(con, list(fresh.values())))
         admitted = [r for r in fresh.values() if r.response_id not in outcomes]
-        # Judged here, in the one writer, so each response is compared with every one committed before it.
+        # Judged here, in the writer, so each response is compared with every one committed before it.
         judged = self._admit(con, admitted, self.instruments, self.flag_rules) if self._admit else admitted
         outcomes.update(zip([r.response_id for r in admitted], judged, strict=True))
         write_records(con, [o for o in outcomes.values() if isinstance(o, ResponseRecord)])
@@ -378,45 +410,17 @@ class Store:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
-        """Drain the queue, checkpoint, close. Safe to call twice."""
+        """Drain the queue, then let the engine close (DuckDB checkpoints). Safe to call twice."""
         if self._closed:
             return
         self._closed = True
         if self._writer is not None:
             self._queue.put(None)
             self._writer.join()
-            try:
-                self._con.execute("CHECKPOINT")
-            except duckdb.Error as exc:  # every commit is still in the write-ahead log: the next open replays it
-                log.error("checkpoint of %s failed at close: %s", self.path, _storage_problem(exc, self.path) or exc)
-        self._con.close()
+        self._close_engine()
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def open_store(path: str | Path | None = None, *, read_only: bool = False,
-               questions_dir: Path | None = None, admit: Admit | None = None) -> Store:
-    """Open (and create or migrate) the database; start the writer unless read-only.
-
-    Without `admit` every valid response is stored as 'ok': use `survey_app.store.open_store`,
-    which judges them by the integrity rules."""
-    db = config.db_path(path)
-    instruments = load_instruments(questions_dir)
-    if read_only and not db.exists():
-        raise StoreUnavailable(f"Chưa có cơ sở dữ liệu {db}: chạy `python -m survey_app init` trước")
-    con = _connect(db, read_only)
-    try:
-        if not read_only:
-            apply_migrations(con)
-            _register_instruments(con, instruments)
-    except Exception as exc:
-        con.close()
-        problem = _storage_problem(exc, db)
-        if problem is not None:
-            raise problem from None
-        raise
-    return Store(db, con, instruments, read_only, admit)

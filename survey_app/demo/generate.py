@@ -15,7 +15,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from survey_app.cases.opening import open_missing
 from survey_app.core import clock
+from survey_app.core.formats import count as count_text
+from survey_app.core.formats import number
 from survey_app.core.instruments import Instrument
 from survey_app.db.store import Store
 
@@ -37,6 +40,16 @@ NEGATIVE_COMMENTS = (
     "Kết quả trả trễ hẹn mà không có thông báo.",
     "Thái độ cán bộ chưa niềm nở.",
 )
+# What units answer complaints (the demo's cases), and how the answers take their time.
+REPLIES = (
+    "Đơn vị đã tiếp nhận phản ánh, nhắc nhở cán bộ liên quan và xin lỗi Ông/Bà vì sự chậm trễ.",
+    "Đơn vị đã bố trí thêm một quầy tiếp nhận vào buổi sáng từ tuần sau. Cảm ơn Ông/Bà đã góp ý.",
+    "Máy lấy số đã được sửa; cán bộ hướng dẫn có mặt tại sảnh trong giờ cao điểm.",
+    "Hồ sơ của Ông/Bà đã được giải quyết; đơn vị đã kiểm điểm việc trả kết quả trễ hẹn.",
+    "Đơn vị đã làm việc với cán bộ về thái độ phục vụ và sẽ theo dõi việc khắc phục.",
+)
+REPLY_MEDIAN_HOURS = 30.0
+REPLY_SHARE = 0.8  # the rest stay open, some of them past their deadline
 # Share of visits per weekday (Mon..Sun) and per hour of the working day (7..17).
 WEEKDAY_WEIGHTS = np.array([1.2, 1.0, 1.0, 1.0, 1.1, 0.35, 0.0])
 HOUR_WEIGHTS = np.array([0.6, 1.4, 1.6, 1.5, 0.5, 0.3, 1.0, 1.3, 1.2, 0.9, 0.3])
@@ -49,13 +62,12 @@ class DemoSummary:
     comments: int
     bursts: int
     seconds: float
+    cases: int = 0
 
     def __str__(self) -> str:
-        def vn(number: int) -> str:  # Vietnamese thousands separator
-            return f"{number:,}".replace(",", ".")
-
-        return (f"Đã tạo {vn(self.responses)} phiếu demo ({vn(self.answers)} câu trả lời, {vn(self.comments)} góp ý, "
-                f"{self.bursts} đợt đáng ngờ) trong {self.seconds:.1f} s")
+        return (f"Đã tạo {count_text(self.responses)} phiếu demo ({count_text(self.answers)} câu trả lời, "
+                f"{count_text(self.comments)} góp ý, {self.bursts} đợt đáng ngờ, {count_text(self.cases)} phản ánh) "
+                f"trong {number(self.seconds, 1)} s")
 
 
 def has_responses(store: Store) -> bool:
@@ -243,6 +255,23 @@ class _Generator:
         return written
 
 
+def _set_targets(con: duckdb.DuckDBPyConnection, seed: int, overall_id: str) -> None:
+    """This year's targets for units with demo responses and none set yet: each unit's satisfied
+    share so far plus a few points (some within reach, some not), as a reform office would set them."""
+    year = clock.today().year
+    levels = con.execute(
+        "SELECT r.unit_id, 100 * avg(CASE WHEN a.value >= 4 THEN 1 ELSE 0 END) FROM responses r"
+        " JOIN answers a ON a.response_id = r.response_id WHERE a.value IS NOT NULL AND a.item_id <> ?"
+        " AND r.unit_id NOT IN (SELECT unit_id FROM targets WHERE year = ?) GROUP BY r.unit_id ORDER BY r.unit_id",
+        [overall_id, year]).fetchall()
+    rng = np.random.default_rng(seed + 2)
+    rows = [[unit_id, year, float(min(100.0, round(2 * (level + rng.normal(2.0, 3.0))) / 2))]
+            for unit_id, level in levels]
+    if rows:
+        con.executemany("INSERT INTO targets (unit_id, year, sipas, updated_at) VALUES (?, ?, ?, current_timestamp)",
+                        rows)
+
+
 def generate_demo(store: Store, *, responses: int, seed: int = 1, days: int = 120,
                   progress: bool = False) -> DemoSummary:
     """Add `responses` demo responses spread over the last `days` days."""
@@ -267,4 +296,37 @@ def generate_demo(store: Store, *, responses: int, seed: int = 1, days: int = 12
         store.write(lambda con: gen.bursts(con, regular, n_bursts))
         bar.update(n_bursts * BURST_SIZE)
     answers += n_bursts * BURST_SIZE * len(gen.instrument.answer_items)
-    return DemoSummary(responses, answers, comments, n_bursts, time.perf_counter() - begun)
+    overall = gen.instrument.overall.id if gen.instrument.overall else ""
+    store.write(lambda con: _set_targets(con, seed, overall))
+    cases = store.write(lambda con: _cases(con, np.random.default_rng(seed + 2), store.instruments, gen.end))
+    return DemoSummary(responses, answers, comments, n_bursts, time.perf_counter() - begun, cases)
+
+
+def _cases(con: duckdb.DuckDBPyConnection, rng: np.random.Generator, instruments: dict[str, Instrument],
+           end: datetime) -> int:
+    """Open the cases the demo's complaints call for, then play their lives: most answered (a
+    median of a day and a bit, some late), answered ones often closed, the rest still open."""
+    opened = open_missing(con, instruments)
+    if not opened:
+        return 0
+    frame = pd.DataFrame(con.execute(
+        f"SELECT case_id, extract(epoch FROM opened_at) FROM cases WHERE case_id IN ({', '.join('?' * len(opened))})",
+        opened).fetchall(), columns=["case_id", "opened"])
+    n, now = len(frame), end.timestamp()
+    replied = frame["opened"] + rng.lognormal(np.log(REPLY_MEDIAN_HOURS), 0.9, size=n) * 3600
+    answered = (rng.random(n) < REPLY_SHARE) & (replied < now)
+    closed_at = replied + rng.uniform(1, 4, size=n) * 86_400
+    closed = answered & (closed_at < now) & (rng.random(n) < 0.7)
+    frame = frame.assign(
+        replied=np.where(answered, replied, np.nan), closed=np.where(closed, closed_at, np.nan),
+        reply=np.where(answered, rng.choice(np.array(REPLIES, dtype=object), size=n), None),
+        status=np.select([closed, answered, rng.random(n) < 0.4], ["dong", "da_tra_loi", "dang_xu_ly"], "mo"))
+    con.register("demo_cases", frame)
+    con.execute("UPDATE cases SET status = d.status, reply = d.reply, replied_at = to_timestamp(d.replied),"
+                " closed_at = to_timestamp(d.closed) FROM demo_cases d WHERE cases.case_id = d.case_id")
+    for action, column in (("case.reply", "replied"), ("case.close", "closed")):
+        con.execute("INSERT INTO audit_log (logged_at, actor, action, target, detail)"
+                    f" SELECT to_timestamp({column}), 'demo', ?, CAST(case_id AS VARCHAR), NULL FROM demo_cases"
+                    f" WHERE {column} IS NOT NULL", [action])
+    con.unregister("demo_cases")
+    return n

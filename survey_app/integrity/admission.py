@@ -28,15 +28,16 @@ def _fact(record: ResponseRecord) -> Fact:
     assert record.submitted_at is not None  # the writer stamps it before judging
     return Fact(record.response_id, record.submitted_at.astimezone(config.TIMEZONE), record.unit_id,
                 record.counter_id, record.client_hash, record.instrument_id, record.seconds_taken,
-                record.answer_pattern)
+                record.answer_pattern, record.address_hash)
 
 
 FACT_COLUMNS = ("response_id, submitted_at, unit_id, counter_id, client_hash, instrument_id, seconds_taken,"
-                " answer_pattern")
+                " answer_pattern, address_hash")
+FACT_WIDTH = FACT_COLUMNS.count(",") + 1
 
 
 def facts_from_rows(rows: Iterable[Sequence[Any]]) -> list[Fact]:
-    return [Fact(row[0], row[1].astimezone(config.TIMEZONE), *row[2:8]) for row in rows]
+    return [Fact(row[0], row[1].astimezone(config.TIMEZONE), *row[2:FACT_WIDTH]) for row in rows]
 
 
 def _recent_facts(con: duckdb.DuckDBPyConnection, new: Sequence[Fact], rules: FlagRules) -> list[Fact]:
@@ -49,20 +50,23 @@ def _recent_facts(con: duckdb.DuckDBPyConnection, new: Sequence[Fact], rules: Fl
     day_start = first.replace(hour=0, minute=0, second=0, microsecond=0)
     units = sorted({f.unit_id for f in new})
     clients = sorted({f.client_hash for f in new if f.client_hash}) or [None]
+    addresses = sorted({f.address_hash for f in new if f.address_hash}) if rules.repeat_address else []
     patterns = sorted({f.pattern for f in new if f.pattern}) if rules.burst_pattern else [None]
-    latest = max(rules.burst_client, rules.burst_pattern, rules.repeat_client)
+    latest = max(rules.burst_client, rules.burst_pattern, rules.repeat_client, rules.repeat_address)
     rows = con.execute(
         f"SELECT {FACT_COLUMNS} FROM ("
         f" SELECT {FACT_COLUMNS},"
         "  row_number() OVER (PARTITION BY unit_id, counter_id, client_hash ORDER BY submitted_at DESC) AS nth_device,"
-        "  row_number() OVER (PARTITION BY unit_id, counter_id, answer_pattern ORDER BY submitted_at DESC) AS nth_same"
+        "  row_number() OVER (PARTITION BY unit_id, counter_id, answer_pattern ORDER BY submitted_at DESC) AS nth_same,"
+        "  row_number() OVER (PARTITION BY unit_id, address_hash ORDER BY submitted_at DESC) AS nth_address"
         "  FROM responses"
         f" WHERE unit_id IN ({_placeholders(units)}) AND submitted_at >= ? AND submitted_at <= ?"
         f"  AND (client_hash IN ({_placeholders(clients)})"
-        f"       OR (submitted_at >= ? AND answer_pattern IN ({_placeholders(patterns)})))"
-        ") AS recent WHERE nth_device <= ? OR nth_same <= ?",
-        [*units, min(window_start, day_start) if rules.repeat_client else window_start, last, *clients,
-         window_start, *patterns, latest, latest],
+        f"       OR (submitted_at >= ? AND answer_pattern IN ({_placeholders(patterns)}))"
+        f"       OR address_hash IN ({_placeholders(addresses or [None])}))"
+        ") AS recent WHERE nth_device <= ? OR nth_same <= ? OR (address_hash IS NOT NULL AND nth_address <= ?)",
+        [*units, min(window_start, day_start) if rules.repeat_client or addresses else window_start, last,
+         *clients, window_start, *patterns, *(addresses or [None]), latest, latest, latest],
     ).fetchall()
     return facts_from_rows(rows)
 

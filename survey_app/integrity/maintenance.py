@@ -8,16 +8,18 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
 
 from survey_app.admin import audit
 from survey_app.core import clock, config
+from survey_app.core.formats import count, number
+from survey_app.core.i18n import Refused, both
 from survey_app.core.instruments import Instrument
 from survey_app.db.store import Store
-from survey_app.integrity.admission import FACT_COLUMNS, facts_from_rows
+from survey_app.integrity.admission import FACT_COLUMNS, FACT_WIDTH, facts_from_rows
 from survey_app.integrity.rules import Context, judge, parse_hours, top_pattern
 
 
@@ -53,9 +55,9 @@ class ScanResult:
     seconds: float
 
     def __str__(self) -> str:
-        why = ", ".join(f"{reason} {n}" for reason, n in sorted(self.reasons.items())) or "—"
-        return (f"Đã xét {self.examined} phiếu, gắn cờ thêm {self.flagged} phiếu đáng ngờ ({why}) trong "
-                f"{self.seconds:.1f} s (examined {self.examined}, newly flagged {self.flagged})")
+        why = ", ".join(f"{reason} {count(n)}" for reason, n in sorted(self.reasons.items())) or "—"
+        return both("integrity.scanned", examined=count(self.examined), flagged=count(self.flagged), why=why,
+                    seconds=number(self.seconds, 1))
 
 
 def _flag(con: duckdb.DuckDBPyConnection, verdicts: Sequence[tuple[Any, str]], chunk: int = 500) -> None:
@@ -81,7 +83,7 @@ def scan(store: Store) -> ScanResult:
     for (unit_id,) in store.query("SELECT DISTINCT unit_id FROM responses ORDER BY unit_id"):
         rows = store.query(f"SELECT {FACT_COLUMNS}, status = 'ok' AND flag_reasons IS NULL FROM responses"
                            " WHERE unit_id = ? ORDER BY submitted_at, response_id", [unit_id])
-        unjudged = {row[0] for row in rows if row[8]}
+        unjudged = {row[0] for row in rows if row[FACT_WIDTH]}
         examined += len(rows)
         judged = judge(facts_from_rows(rows), context, unjudged)
         verdicts += [(f.response_id, ",".join(reasons)) for f, reasons in judged if reasons]
@@ -90,7 +92,7 @@ def scan(store: Store) -> ScanResult:
     def work(con: duckdb.DuckDBPyConnection) -> None:
         _flag(con, verdicts)
         if verdicts:
-            _audit(con, "integrity.scan", f"{len(verdicts)} phiếu gắn cờ: {dict(sorted(reasons.items()))}")
+            _audit(con, "integrity.scan", f"{len(verdicts)} flagged: {dict(sorted(reasons.items()))}")
 
     store.write(work)
     return ScanResult(examined, len(verdicts), dict(reasons), time.perf_counter() - begun)
@@ -103,7 +105,7 @@ def set_opening_hours(store: Store, unit_id: str, spec: str | None) -> None:
 
     def work(con: duckdb.DuckDBPyConnection) -> None:
         if not con.execute("SELECT count(*) FROM units WHERE unit_id = ?", [unit_id]).fetchone()[0]:
-            raise ValueError(f"không có đơn vị mã {unit_id!r} (unknown unit)")
+            raise Refused("admin.unknown_unit", unit=unit_id)
         con.execute("DELETE FROM opening_hours WHERE unit_id = ?", [unit_id])
         if spec:
             con.execute("INSERT INTO opening_hours (unit_id, hours) VALUES (?, ?)", [unit_id, spec])
@@ -111,19 +113,19 @@ def set_opening_hours(store: Store, unit_id: str, spec: str | None) -> None:
     store.write(work)
 
 
-def purge_contacts(store: Store, *, days: float | None = None) -> int:
+def purge_contacts(store: Store, *, days: float | None = None, now: datetime | None = None) -> int:
     """Delete contact details older than the retention period (SIPAS_CONTACT_RETENTION_DAYS); the
     responses themselves stay. Returns how many were deleted."""
     days = config.CONTACT_RETENTION_DAYS if days is None else days
     if days < 0:
-        raise ValueError("số ngày lưu giữ phải không âm (retention days must not be negative)")
-    cutoff = clock.now() - timedelta(days=days)
+        raise Refused("integrity.negative_retention")
+    cutoff = (now or clock.now()) - timedelta(days=days)
 
     def work(con: duckdb.DuckDBPyConnection) -> int:
         count = con.execute("SELECT count(*) FROM contacts WHERE consent_at < ?", [cutoff]).fetchone()[0]
         if count:
             con.execute("DELETE FROM contacts WHERE consent_at < ?", [cutoff])
-            _audit(con, "contacts.purge", f"{count} liên hệ trước {cutoff:%Y-%m-%d %H:%M} (retention {days:g} days)")
+            _audit(con, "contacts.purge", f"{count} before {cutoff:%Y-%m-%d %H:%M} (retention {days:g} days)")
         return count
 
     return store.write(work)

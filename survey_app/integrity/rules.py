@@ -22,6 +22,7 @@ from typing import Any
 
 from survey_app.core.config import FlagRules
 from survey_app.core.formats import WEEKDAYS
+from survey_app.core.i18n import Refused
 from survey_app.core.instruments import Instrument
 
 _HOURS_PART = re.compile(r"(T[2-7]|CN)(?:-(T[2-7]|CN))?\s+(.+)")
@@ -34,7 +35,7 @@ Hours = tuple[tuple[tuple[int, int], ...], ...]
 
 def _minutes(hour: str, minute: str, spec: str) -> int:
     if int(hour) > 24 or int(minute) > 59:
-        raise ValueError(f"giờ không hợp lệ trong {spec!r} (invalid time)")
+        raise Refused("hours.bad_time", spec=spec)
     return int(hour) * 60 + int(minute)
 
 
@@ -46,13 +47,12 @@ def parse_hours(spec: str) -> Hours:
         match = _HOURS_PART.fullmatch(part)
         ranges = [_RANGE.fullmatch(r) for r in match[3].split()] if match else [None]
         if match is None or None in ranges or WEEKDAYS.index(match[2] or match[1]) < WEEKDAYS.index(match[1]):
-            raise ValueError(f"giờ làm việc {part!r} không đúng dạng, ví dụ 'T2-T6 07:00-17:00; T7 07:30-11:30' "
-                             f"(opening hours: weekday T2..T7/CN or a range, then HH:MM-HH:MM …)")
+            raise Refused("hours.bad_spelling", part=part)
         for r in ranges:
             assert r is not None
             start, end = _minutes(r[1], r[2], spec), _minutes(r[3], r[4], spec)
             if end <= start:
-                raise ValueError(f"giờ đóng cửa phải sau giờ mở cửa: {r[0]!r} (closing must follow opening)")
+                raise Refused("hours.close_before_open", range=r[0])
             for day in range(WEEKDAYS.index(match[1]), WEEKDAYS.index(match[2] or match[1]) + 1):
                 days[day].append((start, end))
     return tuple(tuple(sorted(day)) for day in days)
@@ -77,6 +77,7 @@ class Fact:
     instrument_id: str
     seconds_taken: float | None
     pattern: str | None  # ResponseRecord.answer_pattern
+    address_hash: str | None = None  # the client address alone (privacy.address_hash)
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,13 @@ class _Memory:
         self.patterns: dict[tuple[Any, ...], deque[float]] = {}
         self.day: date | None = None
         self.today: Counter[tuple[str, str]] = Counter()
+        self.addresses: Counter[tuple[str, str]] = Counter()  # (unit, address hash) → responses today
 
     def advance(self, at: datetime) -> None:
         """Forget what no rule can still use once a new day begins (keeps a scan's memory small)."""
         if at.date() == self.day:
             return
-        self.day, self.today = at.date(), Counter()
+        self.day, self.today, self.addresses = at.date(), Counter(), Counter()
         horizon = at.timestamp() - self.window
         for table in (self.devices, self.patterns):
             for key in [k for k, times in table.items() if times[-1] < horizon]:
@@ -127,6 +129,8 @@ class _Memory:
         if fact.client_hash:
             self.devices.setdefault(_device(fact), deque()).append(now)
             self.today[fact.unit_id, fact.client_hash] += 1
+        if fact.address_hash:
+            self.addresses[fact.unit_id, fact.address_hash] += 1
         if fact.pattern:
             self.patterns.setdefault(_same_answers(fact), deque()).append(now)
 
@@ -162,6 +166,9 @@ def _reasons(fact: Fact, memory: _Memory, context: Context) -> tuple[str, ...]:
             found.append("burst_client")
         if rules.repeat_client and memory.today[fact.unit_id, fact.client_hash] >= rules.repeat_client:
             found.append("repeat_client")
+    if fact.address_hash and rules.repeat_address and \
+            memory.addresses[fact.unit_id, fact.address_hash] >= rules.repeat_address:
+        found.append("repeat_address")
     if fact.pattern and rules.burst_pattern and \
             memory.recent(memory.patterns, _same_answers(fact), now) + 1 >= rules.burst_pattern:
         found.append("burst_pattern")

@@ -15,13 +15,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from survey_app.admin import accounts, administration, audit, units
+from survey_app.admin import accounts, administration, audit, targets, units
 from survey_app.admin.accounts import User
-from survey_app.core.config import BLOCKS
+from survey_app.core import config
+from survey_app.core.config import BLOCKS, ROLES
 from survey_app.core.i18n import Refused, t
 from survey_app.core.keys import current_key_version
 from survey_app.db.store import Store
-from survey_app.ui import flash
+from survey_app.ui import flash, login
+from survey_app.ui.text import plain
 
 EXPORT_DOWNLOAD_MAX_BYTES = 200 * 1024 * 1024  # larger files are fetched from the server's folder
 
@@ -31,7 +33,7 @@ def _act(action: Callable[[], str]) -> None:
     try:
         flash.say("success", action())
     except Refused as exc:
-        flash.say("error", exc.message())
+        flash.say("error", exc.message(escape=plain))  # it may quote what was typed
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
@@ -106,7 +108,7 @@ def _save_counter(store: Store, user: User, unit_id: str, counter_id: str) -> st
 
 
 def _counters(store: Store, user: User, unit: units.Unit) -> None:
-    st.subheader(t("admin.counters.title", unit=unit.name))
+    st.subheader(t("admin.counters.title", unit=plain(unit.name)))
     counters = units.list_counters(store, unit.unit_id, active_only=False)
     _table([{t("col.counter_id"): c.counter_id, t("col.name"): c.name, t("col.active"): c.active} for c in counters])
     with st.form("adm_add_counter", clear_on_submit=True):
@@ -135,9 +137,12 @@ def _uploaded_preview(kind: str, check: Callable[[str, str], administration.Impo
     st.subheader(t(f"admin.import.{kind}.title"))
     st.caption(t(f"admin.import.{kind}.help"))
     # A new key after each import empties the uploader.
-    upload = st.file_uploader(t("admin.import.file"), type=["csv"],
+    upload = st.file_uploader(t("admin.import.file"), type=["csv"], max_upload_size=config.MAX_UPLOAD_MB,
                               key=f"adm_import_{kind}_{st.session_state.get(f'adm_import_{kind}_round', 0)}")
     if upload is None:
+        return None
+    if upload.size > config.MAX_UPLOAD_MB * 1024 * 1024:  # whatever the server's setting says
+        st.error(t("admin.import.too_big", n=config.MAX_UPLOAD_MB))
         return None
     try:
         text = upload.getvalue().decode("utf-8")
@@ -147,7 +152,7 @@ def _uploaded_preview(kind: str, check: Callable[[str, str], administration.Impo
     preview = check(text, upload.name)
     if preview.problems:
         st.error(t("admin.import.problems", n=len(preview.problems)) + "\n\n"
-                 + "\n".join(f"- {problem}" for problem in preview.problems))
+                 + "\n".join(f"- {plain(problem)}" for problem in preview.problems))
         return None
     return preview
 
@@ -183,6 +188,15 @@ def _dossiers_import(store: Store, user: User) -> None:
             for r in preview.rows])
     _import_button("dossiers", len(preview.rows),
                    partial(administration.import_dossiers, store, user.username, preview))
+
+
+def _targets_import(store: Store, user: User) -> None:
+    preview = _uploaded_preview("targets", partial(targets.preview_targets, store))
+    if preview is None:
+        return
+    _table([{t("col.unit_id"): r.unit_id, t("col.year"): r.year, "SIPAS": r.sipas, **r.elements}
+            for r in preview.rows])
+    _import_button("targets", len(preview.rows), partial(targets.import_targets, store, user.username, preview))
 
 
 def units_page(store: Store, user: User) -> None:
@@ -233,8 +247,8 @@ def _reset_password(store: Store, user: User, username: str) -> str:
 
 
 def _role_select(key: str, value: str | None = None) -> None:
-    st.selectbox(t("col.role"), accounts.ROLES, key=key, format_func=lambda r: t(f"role.{r}"),
-                 index=accounts.ROLES.index(value) if value else 0)
+    st.selectbox(t("col.role"), ROLES, key=key, format_func=lambda r: t(f"role.{r}"),
+                 index=ROLES.index(value) if value else 0)
 
 
 def _unit_select(key: str, names: dict[str, str], value: str | None = None) -> None:
@@ -329,11 +343,11 @@ def _export(store: Store, user: User) -> str:
     return t("admin.export.done", path=archive)
 
 
-def _download(archive: Path) -> None:
+def _download(store: Store, archive: Path) -> None:
     if archive.stat().st_size > EXPORT_DOWNLOAD_MAX_BYTES:
         st.info(t("admin.export.too_big", path=archive))
         return
-    st.download_button(t("admin.export.download"), archive.read_bytes(), file_name=archive.name,
+    st.download_button(t("admin.export.download"), login.guarded(store, archive.read_bytes), file_name=archive.name,
                        mime="application/zip", on_click="ignore", key="adm_export_download")
 
 
@@ -345,6 +359,7 @@ def data_page(store: Store, user: User) -> None:
     st.button(t("admin.keys.rotate"), key="adm_keys_rotate", disabled=not st.session_state.get("adm_keys_confirm"),
               on_click=_act, args=(partial(_rotate, store, user),))
     _dossiers_import(store, user)
+    _targets_import(store, user)
     st.subheader(t("admin.backup.title"))
     st.caption(t("admin.backup.help"))
     st.button(t("admin.backup.go"), key="adm_backup", on_click=_act, args=(partial(_backup, store, user),))
@@ -354,7 +369,7 @@ def data_page(store: Store, user: User) -> None:
     st.button(t("admin.export.go"), key="adm_export", on_click=_act, args=(partial(_export, store, user),))
     archive = Path(st.session_state.get("adm_export_file", ""))
     if archive.name and archive.is_file():
-        _download(archive)
+        _download(store, archive)
 
 
 # -- audit log -------------------------------------------------------------------------------------

@@ -24,15 +24,18 @@ from results import Period, Results, compute, frames, live, summary
 from results.cchc import RuleTable, UnitPoints, cchc_points, rule_tables
 from results.downloads import report_pdf, workbook
 from results.model import GroupResult
+from results.priorities import UnitPriorities, priorities
 from results.slicing import Slice, SlicedSource
 from survey_app.admin.units import Unit, list_counters, list_units
-from survey_app.core import clock, config
+from survey_app.core import clock, config, formats
 from survey_app.core.config import BLOCKS
+from survey_app.core.formats import count, number
 from survey_app.core.i18n import t
 from survey_app.core.periods import current_quarter, period_between, period_choices
 from survey_app.db.store import Store
 from survey_app.integrity.report import flagged_share, flagged_table
-from survey_app.ui import charts
+from survey_app.ui import charts, login
+from survey_app.ui.text import plain
 
 REFRESH_SECONDS = 30  # the live part re-runs this often; cached aggregates live as long
 TREND_SECONDS = 600  # weekly and monthly points move slowly, and their margins cost seconds to compute
@@ -98,6 +101,15 @@ def _units(_store: Store, db: str, slice_: Slice, period: Period, instrument_id:
 def _counters(_store: Store, db: str, slice_: Slice, period: Period, instrument_id: str) -> Results:
     return compute(SlicedSource(_store, slice_), period, by="counter", instrument_id=instrument_id,
                    choices=False, compare=False)
+
+
+@_slow_cached
+def _priorities(_store: Store, db: str, slice_: Slice, period: Period, instrument_id: str, rules_name: str,
+                _rules: RuleTable | None) -> list[UnitPriorities]:
+    """Priorities of the slice's units; slow-cached: their bootstrap costs a second at a million responses."""
+    source = SlicedSource(_store, slice_)
+    results = compute(source, period, instrument_id=instrument_id, choices=False, compare=False)
+    return priorities(source, period, instrument_id=instrument_id, rules=_rules, results=results)
 
 
 @_cached
@@ -207,18 +219,24 @@ def _filters(store: Store, units: list[Unit], span: tuple[date, date], scope: fr
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _live(store: Store, view: View) -> None:
+    # A fragment re-runs without the router: an ended session must not see it. Opening a tab or a
+    # grain is a click (the idle clock restarts); the 30-second refresh is not.
+    login.guard(store, activity=(st.session_state.get(TAB), st.session_state.get(GRAIN)))
     results = _units(*_key(store, view), view.period, view.instrument_id)
     overview = summary.overview(results.groups, results.method)
     st.caption(t("dash.updated", at=f"{results.computed_at:%H:%M:%S %d/%m/%Y}", seconds=REFRESH_SECONDS,
                  previous=results.previous_period.title_vi if results.previous_period else "–"))
+    if store.freshness is not None:  # PostgreSQL: figures come from this process's copy, as of its last sync
+        st.caption(t("dash.synced", at=f"{store.freshness:%H:%M:%S}"))
     if overview.n == 0:
         st.info(t("dash.empty.selection", what=_where(view), period=view.period.title_vi))
         return
     _tiles(store, view, results, overview)
     _weakest(view, results, _children(store, view, results))
-    labels = [t(f"dash.tab.{name}") for name in ("ranking", "elements", "items", "trend", "choices", "feed", "files")]
-    tabs = st.tabs(labels, key=TAB, on_change="rerun")
-    sections = (_ranking_tab, _elements_tab, _items_tab, _trend_tab, _choices_tab, _feed_tab, _files_tab)
+    names = ("ranking", "priorities", "elements", "items", "trend", "choices", "feed", "files")
+    tabs = st.tabs([t(f"dash.tab.{name}") for name in names], key=TAB, on_change="rerun")
+    sections = (_ranking_tab, _priorities_tab, _elements_tab, _items_tab, _trend_tab, _choices_tab, _feed_tab,
+                _files_tab)
     for tab, section in zip(tabs, sections, strict=True):
         if tab.open:  # only the open tab runs its queries and sends its charts
             with tab:
@@ -226,43 +244,60 @@ def _live(store: Store, view: View) -> None:
 
 
 def _where(view: View) -> str:
+    """Where the view looks, for a Markdown text: stored names escaped."""
     if view.unit is not None:
-        return view.unit.name + (f" — {view.counter_name}" if view.counter_id else "")
+        return plain(view.unit.name + (f" — {view.counter_name}" if view.counter_id else ""))
     return BLOCKS.get(view.block) or t("dash.province")
 
 
 # -- headline ----------------------------------------------------------------------------------------
 
-def _num(value: float | None, digits: int = 2, signed: bool = False) -> str:
-    """A number as Vietnamese documents print it: 1.234,56."""
-    if value is None:
-        return "–"
-    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
-    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
-
-
 def _with_margin(overview: summary.Overview) -> str:
     """76,46 ± 0,81; the index alone when a unit's sample is too small for a margin."""
-    return _num(overview.sipas) + (f" ± {_num(overview.moe)}" if overview.moe is not None else "")
+    return number(overview.sipas) + (f" ± {number(overview.moe)}" if overview.moe is not None else "")
 
 
 def _tiles(store: Store, view: View, results: Results, overview: summary.Overview) -> None:
     previous = results.previous_period.title_vi if results.previous_period else ""
     tiles = [
         (t("dash.tile.sipas"), _with_margin(overview),
-         None if overview.change is None else _num(overview.change, signed=True) + " " + t("dash.tile.vs", p=previous),
+         None if overview.change is None
+         else number(overview.change, signed=True) + " " + t("dash.tile.vs", p=previous),
          t("dash.tile.sipas_help", units=overview.units)),
-        (t("dash.tile.n"), _num(overview.n, 0), None, t("dash.tile.n_help")),
-        (t("dash.tile.today"), _num(_today(*_key(store, view), view.instrument_id), 0), None, None),
+        (t("dash.tile.n"), count(overview.n), None, t("dash.tile.n_help")),
+        (t("dash.tile.today"), count(_today(*_key(store, view), view.instrument_id)), None, None),
     ]
     if overview.response_rate is not None:
-        tiles.append((t("dash.tile.rate"), _num(overview.response_rate, 1) + " %", None, t("dash.tile.rate_help")))
+        tiles.append((t("dash.tile.rate"), number(overview.response_rate, 1) + " %", None, t("dash.tile.rate_help")))
     points = _points(view, results)
     if len(points) == 1 and points[0].points is not None and view.rules is not None:
-        tiles.append((t("dash.tile.cchc"), f"{_num(points[0].points)} / {_num(points[0].max_points)}", None,
+        tiles.append((t("dash.tile.cchc"), f"{number(points[0].points)} / {number(points[0].max_points)}", None,
                       view.rules.title))
+    target = _target_tile(store, view)
+    if target is not None:
+        tiles.append(target)
     for column, (label, value, delta, help_text) in zip(st.columns(len(tiles)), tiles, strict=True):
         column.metric(label, value, delta=delta, help=help_text, border=True)
+
+
+def _year_so_far(store: Store, view: View) -> Results:
+    """The units of the slice over this year so far: what a yearly target is judged on."""
+    now = clock.today()
+    return _units(*_key(store, view), period_between(date(now.year, 1, 1), now), view.instrument_id)
+
+
+def _target_tile(store: Store, view: View) -> tuple[str, str, str | None, str] | None:
+    """The year's target of the chosen unit, its gap, the year-end projection and the chance of reaching it."""
+    if view.unit is None:
+        return None
+    group = next((g for g in _year_so_far(store, view).groups if g.key == view.unit.unit_id), None)
+    outlook = group.outlook if group else None
+    if outlook is None or outlook.p_target is None:
+        return None
+    return (t("dash.tile.target", year=outlook.year), number(outlook.target),
+            number(outlook.gap, signed=True) + " " + t("dash.tile.target_gap"),
+            t("dash.tile.target_help", projected=number(outlook.projected), low=number(outlook.projected_low),
+              high=number(outlook.projected_high), p=count(100 * outlook.p_target)))
 
 
 def _points(view: View, results: Results) -> list[UnitPoints]:
@@ -277,10 +312,10 @@ def _weakest(view: View, results: Results, groups: list[GroupResult]) -> None:
     if found is None:
         return
     group, element = found
-    name = group.name if view.level != "counter" else _where(view)
+    name = plain(group.name) if view.level != "counter" else _where(view)
     element_name = frames.element_names(results.instrument)[element]
-    st.info(t("dash.weakest", name=name, sipas=_num(group.sipas), element=element_name, code=element,
-              value=_num(group.elements[element])), icon="🔎")
+    st.info(t("dash.weakest", name=name, sipas=number(group.sipas), element=element_name, code=element,
+              value=number(group.elements[element])), icon="🔎")
 
 
 def _children(store: Store, view: View, results: Results) -> list[GroupResult]:
@@ -292,22 +327,26 @@ def _children(store: Store, view: View, results: Results) -> list[GroupResult]:
 
 # -- tabs --------------------------------------------------------------------------------------------
 
-def _chart(chart: alt.TopLevelMixin, name: str, view: View) -> None:
-    """A chart with its PNG download (rendered only when clicked)."""
+def _chart(store: Store, chart: alt.TopLevelMixin, name: str, view: View) -> None:
+    """A chart with its PNG download (rendered only when clicked, for a session still open)."""
     st.altair_chart(chart, width="stretch")
-    st.download_button(t("dash.png"), partial(charts.to_png, chart), file_name=f"sipas-{name}-{view.period.label}.png",
+    st.download_button(t("dash.png"), login.guarded(store, partial(charts.to_png, chart)),
+                       file_name=f"sipas-{name}-{view.period.label}.png",
                        mime="image/png", on_click="ignore", key=f"png_{name}", icon=":material/download:")
 
 
 # How each numeric column of a table is printed (Vietnamese decimals come from _styled).
-FORMATS = {"rank": "{:.0f}", "previous_rank": "{:.0f}", "n": "{:,.0f}", "sipas": "{:.2f}", "moe": "{:.2f}",
-           "change": "{:+.2f}", "points": "{:.2f}"}
+FORMATS = {"rank": "{:.0f}", "rank_band": "{:.0f}", "previous_rank": "{:.0f}", "n": "{:,.0f}",
+           **dict.fromkeys(("sipas", "moe", "points", "performance", "importance", "importance_low",
+                            "importance_high", "potential", "points_at_stake"), "{:.2f}"),
+           "change": "{:+.2f}", "cases_opened": "{:,.0f}", "cases_on_time_pct": "{:.0f} %",
+           "cases_median_hours": "{:.0f}"}
 
 
 def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
     """Numbers as Vietnamese documents print them, "–" for none, and `grey` rows greyed out."""
-    styled = frame.style.format({c: f for c, f in FORMATS.items() if c in frame}, na_rep="–", decimal=",",
-                                thousands=".")
+    styled = frame.style.format({c: f for c, f in FORMATS.items() if c in frame}, na_rep=formats.NONE,
+                                decimal=formats.DECIMAL, thousands=formats.THOUSANDS)
     if grey is not None:
         muted = ["color: #9e9e9e"] * len(frame.columns)
         styled = styled.apply(lambda row: muted if grey[row.name] else [""] * len(row), axis=1)
@@ -316,10 +355,18 @@ def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
 
 def _ranking_table(frame: pd.DataFrame, points: dict[str, float | None]) -> None:
     table = frame.assign(points=frame["name"].map(points)) if points else frame
+    table = table.assign(
+        interval=[None if pd.isna(lo) else f"{int(lo)}–{int(hi)}" for lo, hi in zip(table["rank_low"],
+                                                                                      table["rank_high"], strict=True)],
+        standing=[t(f"dash.vs_block.{v}") if isinstance(v, str) else None for v in table["vs_block"]])
     columns = {"rank": t("dash.col.rank"), "name": st.column_config.TextColumn(t("dash.col.unit"), width="large"),
+               "rank_band": st.column_config.NumberColumn(t("dash.col.band"), help=t("dash.col.band_help")),
+               "interval": st.column_config.TextColumn(t("dash.col.rank_interval"), help=t("dash.col.band_help")),
+               "standing": st.column_config.TextColumn(t("dash.col.vs_block"), help=t("dash.col.vs_block_help")),
                "sipas": "SIPAS", "moe": st.column_config.TextColumn("±", help=t("dash.col.moe_help")),
                "n": t("dash.col.n"), "change": t("dash.col.change"), "previous_rank": t("dash.col.previous_rank"),
-               "points": t("dash.col.points")}
+               "points": t("dash.col.points"), "cases_opened": t("dash.col.cases_opened"),
+               "cases_on_time_pct": t("dash.col.cases_on_time"), "cases_median_hours": t("dash.col.cases_hours")}
     st.dataframe(_styled(table, grey=~table["ranked"]), hide_index=True, column_config=columns,
                  column_order=[c for c in columns if c in table], height=min(36 * (len(table) + 1) + 2, 1200))
 
@@ -331,9 +378,50 @@ def _ranking_tab(store: Store, view: View, results: Results) -> None:
         st.subheader(BLOCKS.get(block, block))
         frame = frames.ranking_frame(groups)
         if frame["sipas"].notna().any():
-            _chart(charts.ranking(frame), f"xep-hang-{block}", view)
+            _chart(store, charts.ranking(frame), f"xep-hang-{block}", view)
         _ranking_table(frame, points)
     _flagged_table(store, view)
+
+
+def _priorities_tab(store: Store, view: View, results: Results) -> None:
+    """Which element to fix first, what it is worth, and how sure we are (results/priorities.py)."""
+    # Points at stake need a rule table: the chosen one, else the first shipped (the example, which says so).
+    rules = view.rules or next(iter(rule_tables().values()), None)
+    found = _priorities(*_key(store, view), view.period, view.instrument_id, rules.name if rules else "", rules)
+    if rules is not None:
+        st.caption(t("dash.priority.rules", title=rules.title))
+    if view.unit is None:
+        st.caption(t("dash.priority.overview_help"))
+        st.dataframe(_styled(frames.first_priorities(found)), hide_index=True, column_config={
+            "name": t("dash.col.unit"), "n": t("dash.col.n"), "element": t("dash.priority.first"),
+            "performance": t("dash.col.index"), "potential": t("dash.priority.potential"),
+            "points_at_stake": t("dash.priority.points"), "note": t("dash.priority.note")})
+        return
+    unit = next((u for u in found if u.unit_id == view.unit.unit_id), None)
+    if unit is None or not unit.elements:
+        st.info(t("dash.priority.none", why=unit.note if unit else t("dash.empty.chart")))
+        return
+    first = unit.elements[0]
+    st.success(t("dash.priority.headline", element=first.name, code=first.element, value=number(first.performance),
+                 points=number(first.points_at_stake)), icon="🎯")
+    st.caption(t(f"dash.priority.method.{unit.method}", n=count(unit.n)))
+    frame = frames.priority_frame(unit)
+    _chart(store, charts.priorities(frame), f"uu-tien-{unit.unit_id}", view)
+    table = frame.assign(quadrant=[t(f"dash.quadrant.{q}") if q else None for q in frame["quadrant"]])
+    st.dataframe(_styled(table), hide_index=True, column_order=list(PRIORITY_COLUMNS),
+                 column_config={key: t(label) for key, label in PRIORITY_COLUMNS.items()})
+    with st.expander(t("dash.priority.items")):
+        st.dataframe(_styled(pd.DataFrame([(e.element, item, value) for e in unit.elements
+                                            for item, value in e.items.items()],
+                                           columns=["element", "item", "performance"])),
+                     hide_index=True, column_config={"element": t("dash.col.element"), "item": t("dash.col.code"),
+                                                     "performance": t("dash.col.index")})
+
+
+PRIORITY_COLUMNS = {"priority": "dash.priority.rank", "name": "dash.col.element", "performance": "dash.col.index",
+                    "importance": "dash.priority.importance", "importance_low": "dash.priority.low",
+                    "importance_high": "dash.priority.high", "potential": "dash.priority.potential",
+                    "points_at_stake": "dash.priority.points", "quadrant": "dash.priority.quadrant"}
 
 
 def _flagged_table(store: Store, view: View) -> None:
@@ -357,7 +445,7 @@ def _elements_tab(store: Store, view: View, results: Results) -> None:
         st.info(t("dash.elements_none"))
     else:
         st.caption(t("dash.heatmap_help") + " " + "; ".join(f"{code}: {name}" for code, name in names.items()))
-        _chart(charts.element_heatmap(frame, order), "thanh-phan", view)
+        _chart(store, charts.element_heatmap(frame, order), "thanh-phan", view)
     _drill(store, view, results)
 
 
@@ -390,7 +478,7 @@ def _items_tab(store: Store, view: View, results: Results) -> None:
         st.info(t("dash.empty.chart"))
         return
     st.caption(t("dash.items_help"))
-    _chart(charts.answer_bars(frame), "cau-tra-loi", view)
+    _chart(store, charts.answer_bars(frame), "cau-tra-loi", view)
     legend = frame.drop_duplicates("item_id")[["item_id", "item"]]
     with st.expander(t("dash.items_legend")):
         st.dataframe(legend, hide_index=True, column_config={"item_id": t("dash.col.code"), "item": t("dash.col.item")})
@@ -403,16 +491,17 @@ def _trend_tab(store: Store, view: View, results: Results) -> None:
         points = _trend(*_key(store, view), view.period, grain, view.instrument_id)
     if points:
         st.caption(t("dash.trend_help", previous=view.period.previous().title_vi))
-        _chart(charts.trend(pd.DataFrame(points), view.period.first), f"xu-huong-{grain}", view)
+        _chart(store, charts.trend(pd.DataFrame(points), view.period.first), f"xu-huong-{grain}", view)
     hours = _hours(*_key(store, view), view.period, view.instrument_id)
     if hours.empty:
         st.info(t("dash.empty.chart"))
         return
     left, right = st.columns(2)
     with left:
-        _chart(charts.hour_weekday(hours, "responses", t("dash.responses"), "blues"), "gio-phieu", view)
+        _chart(store, charts.hour_weekday(hours, "responses", t("dash.responses"), "blues"), "gio-phieu", view)
     with right:
-        _chart(charts.hour_weekday(hours, "dissatisfied_pct", t("dash.dissatisfied_pct"), "reds"), "gio-khl", view)
+        _chart(store, charts.hour_weekday(hours, "dissatisfied_pct", t("dash.dissatisfied_pct"), "reds"), "gio-khl",
+               view)
 
 
 def _choices_tab(store: Store, view: View, results: Results) -> None:
@@ -422,7 +511,7 @@ def _choices_tab(store: Store, view: View, results: Results) -> None:
         if frame.empty:
             st.info(t("dash.empty.chart"))
         else:
-            _chart(charts.share_bars(frame), section, view)
+            _chart(store, charts.share_bars(frame), section, view)
 
 
 def _feed_tab(store: Store, view: View, results: Results) -> None:
@@ -443,10 +532,12 @@ def _files_tab(store: Store, view: View, results: Results) -> None:
     st.caption(t("dash.files_help", where=_where(view), period=view.period.title_vi))
     stem = f"sipas-{view.period.label}"
     # Built only when clicked: a report costs a second computation.
-    st.download_button(t("dash.xlsx"), partial(workbook, results, view.rules), file_name=f"{stem}.xlsx",
+    st.download_button(t("dash.xlsx"), login.guarded(store, partial(workbook, results, view.rules)),
+                       file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
                        icon=":material/table:")
-    st.download_button(t("dash.pdf"), partial(report_pdf, SlicedSource(store, view.slice), results, view.rules),
+    st.download_button(t("dash.pdf"),
+                       login.guarded(store, partial(report_pdf, SlicedSource(store, view.slice), results, view.rules)),
                        file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
                        icon=":material/picture_as_pdf:")
 
@@ -456,6 +547,7 @@ def _files_tab(store: Store, view: View, results: Results) -> None:
 @st.fragment(run_every=TV_SECONDS)
 def _tv(store: Store, scope: frozenset[str] | None, period: Period, instrument_id: str) -> None:
     """One block at a time, large: its index, responses, and its ranking. Nothing citizens wrote."""
+    login.guard(store)
     st.html(TV_CSS)
     results = _units(store, str(store.path), Slice().within(scope), period, instrument_id)
     screens = frames.tv_screens(results)
@@ -469,9 +561,9 @@ def _tv(store: Store, scope: frozenset[str] | None, period: Period, instrument_i
     st.title(f"{BLOCKS.get(screen.block, screen.block)} · {period.title_vi}")
     left, middle, right = st.columns(3)
     left.metric(t("dash.tile.sipas"), _with_margin(overview))
-    middle.metric(t("dash.tile.n"), _num(overview.n, 0))
+    middle.metric(t("dash.tile.n"), count(overview.n))
     block_units = Slice(frozenset(g.key for g in screen.groups)).within(scope)
-    right.metric(t("dash.tile.today"), _num(_today(store, str(store.path), block_units, instrument_id), 0))
+    right.metric(t("dash.tile.today"), count(_today(store, str(store.path), block_units, instrument_id)))
     ranking = charts.ranking(frames.ranking_frame(screen.shown), bar_height=42, label_limit=640)
     st.altair_chart(charts.large(ranking), width="stretch")
     st.caption(t("dash.tv.caption", seconds=TV_SECONDS, page=f"{screen.page}/{screen.pages}"))

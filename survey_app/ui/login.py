@@ -1,7 +1,9 @@
 """Login, logout, the inactivity timeout and a user's own account page.
 
-The session keeps only the username and the time of the last click; the account is read again on
-every run, so a deactivation or a change of role takes effect at the next click.
+The session keeps a `sessions.Ticket` (who logged in, with which role, unit and password stamp, and
+the time of the last click). It is checked on every run, at the top of every live fragment and inside
+every download callable: idle too long, deactivated, role or unit changed, or password changed, and
+the session ends for the whole page.
 
 Single sign-on is optional: when `.streamlit/secrets.toml` has an `[auth]` section, the login page
 also offers `st.login` (OpenID Connect), and the e-mail the provider vouches for is mapped to the
@@ -10,19 +12,26 @@ account whose `users.email` it is. The role and unit always come from our `users
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable, Hashable
+from typing import NoReturn, TypeVar
 
 import streamlit as st
 
-from survey_app.admin import accounts, audit
+from survey_app.admin import accounts, audit, sessions
 from survey_app.admin.accounts import LoginFailed, User
-from survey_app.core import config
+from survey_app.admin.sessions import Ticket
 from survey_app.core.i18n import Refused, t
 from survey_app.db.store import Store
 from survey_app.ui import flash
+from survey_app.ui.text import plain
 
-# Session-state keys of the login, in one place.
-USER, SEEN = "auth_user", "auth_seen"
+T = TypeVar("T")
+# Session-state keys of the login: its ticket, and what the live fragments last showed.
+TICKET, ACTIVITY = "auth_ticket", "auth_activity"
+
+
+class SessionEnded(RuntimeError):
+    """A download asked for after its session ended: Streamlit answers it with an error, no file."""
 
 
 def sso_configured() -> bool:
@@ -34,41 +43,81 @@ def _sso_signed_in() -> bool:
     return sso_configured() and bool(st.user.get("is_logged_in"))
 
 
-def _sso_email() -> str | None:
-    """The address an identity provider vouched for in this browser, if any."""
-    if not _sso_signed_in() or st.user.get("email_verified") is False:  # some providers take any address
-        return None
-    return st.user.get("email")
+def verified_email(claims: dict[str, object]) -> str | None:
+    """The address in an identity provider's claims, only when it says it verified it (a claim
+    missing or false is refused: some providers let anyone type any address)."""
+    email = claims.get("email")
+    return email if claims.get("email_verified") is True and isinstance(email, str) and email else None
 
 
-def _sso_login(store: Store) -> str | None:
-    email = _sso_email()
-    user = accounts.user_by_email(store, email) if email else None
+def _sso_login(store: Store) -> Ticket | None:
+    email = verified_email(st.user.to_dict()) if _sso_signed_in() else None
+    user = accounts.user_by_email(store, email) if email else None  # active and unlocked accounts only
     if user is None:
         return None
     audit.record_alone(store, user.username, "login.sso", user.username, email)
-    st.session_state[USER], st.session_state[SEEN] = user.username, time.time()
-    return user.username
+    st.session_state[TICKET] = sessions.open_ticket(store, user)
+    return st.session_state[TICKET]
 
 
 def current_user(store: Store) -> User | None:
-    """The logged-in user of this session; None after logout, inactivity or deactivation."""
-    username = st.session_state.get(USER) or _sso_login(store)
-    if username is None:
+    """The logged-in user of this session; None after logout, inactivity or any change to the account."""
+    ticket = st.session_state.get(TICKET) or _sso_login(store)
+    if ticket is None:
         return None
-    if time.time() - st.session_state.get(SEEN, 0.0) > config.SESSION_IDLE_MINUTES * 60:
-        end_session("login.expired")
+    reason = sessions.problem(store, ticket)
+    user = None if reason else accounts.get_user(store, ticket.username)
+    if user is None:
+        end_session(reason or "login.ended")
         return None
-    user = accounts.get_user(store, username)
-    if user is None or not user.active:
-        end_session("login.ended")
-        return None
-    st.session_state[SEEN] = time.time()
+    sessions.touch(ticket)
     return user
+
+
+def guard(store: Store, activity: Hashable = None) -> None:
+    """At the top of every fragment: a fragment re-runs alone, without the router's check. When the
+    session has ended, end it for the whole page (the router then shows the login).
+
+    A fragment also re-runs on its own timer, which is no click: only a change of `activity` (the
+    fragment's widgets' values, e.g. the open tab) restarts the idle clock."""
+    ticket = st.session_state.get(TICKET)
+    reason = "login.expired" if ticket is None else sessions.problem(store, ticket)
+    if reason is not None:
+        _end_page(reason)
+    if activity is not None and st.session_state.get(ACTIVITY) != activity:
+        st.session_state[ACTIVITY] = activity
+        sessions.touch(ticket)
+
+
+def _end_page(reason: str) -> NoReturn:
+    end_session(reason)
+    st.rerun(scope="app")
+
+
+def guarded(store: Store, make: Callable[[], T]) -> Callable[[], T]:
+    """A download callable that first checks the session. Streamlit runs it later, on a thread of its
+    own without the session state: the ticket it holds is what it checks (and ends)."""
+    ticket = st.session_state.get(TICKET)
+
+    def run() -> T:
+        if ticket is None or sessions.problem(store, ticket) is not None:
+            raise SessionEnded("session ended")
+        return make()
+
+    return run
+
+
+def client_address() -> str | None:
+    """The browser's address as the server sees it (None in tests and when unknown)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None
 
 
 def end_session(notice: str = "login.logged_out") -> None:
     """Forget everything of this session (a shared counter PC), keeping only the notice to show."""
+    ticket = st.session_state.get(TICKET)
+    if ticket is not None and ticket.ended is None:
+        ticket.ended = notice  # downloads still holding it are refused from now on
     st.session_state.clear()
     flash.say("info", t(notice))
     if _sso_signed_in():  # else the provider's cookie would log the browser straight back in
@@ -79,16 +128,12 @@ def _log_in(store: Store) -> None:
     """Form callback: check the password; on success the router shows the user's pages."""
     try:
         user = accounts.authenticate(store, st.session_state.get("login_name", ""),
-                                     st.session_state.get("login_password", ""))
-    except LoginFailed as failed:
-        if failed.reason == "locked" and failed.locked_until is not None:
-            until = failed.locked_until.astimezone(config.TIMEZONE).strftime("%H:%M")
-            flash.say("error", t("login.locked", until=until, n=accounts.LOCK_MINUTES))
-        else:
-            flash.say("error", t("login.bad"))
+                                     st.session_state.get("login_password", ""), client=client_address())
+    except LoginFailed:
+        flash.say("error", t("login.bad"))  # one answer for every cause
         return
     st.session_state.clear()  # nothing of a previous visitor survives a login
-    st.session_state[USER], st.session_state[SEEN] = user.username, time.time()
+    st.session_state[TICKET] = sessions.open_ticket(store, user)
 
 
 def page(store: Store) -> None:
@@ -111,12 +156,12 @@ def _sso_choice() -> None:
         st.button(t("login.sso"), key="sso_login", on_click=st.login)
         return
     # Signed in by the provider, but not as an active account of ours (or with an unverified address).
-    st.warning(t("login.sso_unknown", email=st.user.get("email") or "?"))
+    st.warning(t("login.sso_unknown", email=plain(str(st.user.get("email") or "?"))))
     st.button(t("login.sso_other"), key="sso_logout", on_click=st.logout)
 
 
 def sidebar(user: User) -> None:
-    st.sidebar.caption(t("login.signed_in", name=user.username, role=t(f"role.{user.role}")))
+    st.sidebar.caption(t("login.signed_in", name=plain(user.username), role=t(f"role.{user.role}")))
     st.sidebar.button(t("login.logout"), key="logout", on_click=end_session)
 
 
@@ -130,13 +175,15 @@ def _change_password(store: Store, user: User) -> None:
     except Refused as exc:
         flash.say("error", exc.message())
         return
+    if TICKET in ss:
+        sessions.renew(store, ss[TICKET])  # this session goes on; the account's other sessions end
     flash.say("success", t("acct.password_changed"))
 
 
 def account_page(store: Store, user: User) -> None:
     st.title(t("acct.title"))
-    unit = user.unit_id or t("acct.whole_city")
-    st.write(t("acct.who", name=user.username, role=t(f"role.{user.role}"), unit=unit))
+    unit = plain(user.unit_id) if user.unit_id else t("acct.whole_city")
+    st.markdown(t("acct.who", name=plain(user.username), role=t(f"role.{user.role}"), unit=unit))
     flash.show()
     with st.form("own_password", clear_on_submit=True):
         st.text_input(t("acct.current"), type="password", key="acct_current", autocomplete="current-password")

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from survey_app.admin.units import get_counter, get_unit
+from survey_app.cases.workflow import case_of_response, public_url
 from survey_app.collection import links
 from survey_app.collection.form import (
     NA,
@@ -26,11 +27,14 @@ from survey_app.core.instruments import Instrument, Item, Question
 from survey_app.core.keys import first_key
 from survey_app.core.responses import InvalidResponse
 from survey_app.db.store import Store, StoreUnavailable, SubmitResult
+from survey_app.ui import a11y
+from survey_app.ui.text import plain
 
 log = logging.getLogger(__name__)
 FACES = {1: "😠", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
 FACES_3 = {1: "🙁", 2: "🙂", 3: "😄"}
 KIOSK_RESET_SECONDS = 20
+LARGE = "sv_large"  # the session's larger-text choice
 # Refusals the citizen can act on get their own message; any other names the field.
 REFUSAL_KEYS = {"stale_version": "error.stale_version", "receipt_used": "error.receipt_used"}
 # Tap targets of at least 44 px (phone guidelines); the one-question form gets kiosk-sized faces.
@@ -40,6 +44,7 @@ STYLE = """<style>
 </style>"""
 # Session-state keys of this page, in one place.
 LINK, TOKEN, FORM, ERRORS, DONE, PROBLEM = "sv_link", "sv_token", "sv_form", "sv_errors", "sv_done", "sv_problem"
+PLACE = "sv_place"
 
 
 def _verified_link(store: Store) -> links.LinkTarget | None:
@@ -50,7 +55,7 @@ def _verified_link(store: Store) -> links.LinkTarget | None:
     try:
         target = links.resolve_link(store, token) if token else None
     except links.BadLink as bad:
-        _refusal(bad.message, bad.message_en)
+        _refusal(bad.message("vi"), bad.message("en"))
         return None
     if target is None:
         _refusal(t("link.none", "vi"), t("link.none", "en"))
@@ -146,7 +151,7 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
     if errors:
         return
     response = submission(instrument, state, unit_id=link.unit_id, counter_id=link.counter_id,
-                          channel=link.channel, client_hash=_client_hash())
+                          channel=link.channel, **_client_hashes())
     try:
         st.session_state[DONE] = store.submit(response)
         st.session_state[PROBLEM] = None
@@ -158,32 +163,62 @@ def _finish(store: Store, instrument: Instrument, step: Step, link: links.LinkTa
         st.session_state[PROBLEM] = t("error.store", state.lang)
 
 
-def _client_hash() -> str | None:
+def _client_hashes() -> dict[str, str | None]:
+    """The device's daily hash (address and User-Agent) and the address's alone."""
     user_agent = st.context.headers.get("User-Agent") if st.context.headers else None
     # The first key version, not the current one: a key rotation must not split one day's devices.
-    return privacy.client_hash(st.context.ip_address, user_agent, clock.today(),
-                               first_key())
+    key, today = first_key(), clock.today()
+    return {"client_hash": privacy.client_hash(st.context.ip_address, user_agent, today, key),
+            "address_hash": privacy.address_hash(st.context.ip_address, today, key)}
+
+
+def _place(store: Store, link: links.LinkTarget) -> tuple[str, str | None]:
+    """The unit's and the counter's names, read once per link rather than at every tap."""
+    cached = st.session_state.get(PLACE)
+    if cached is None or cached[0] != link:
+        unit = get_unit(store, link.unit_id)
+        counter = get_counter(store, link.unit_id, link.counter_id) if link.counter_id else None
+        cached = (link, unit.name if unit else link.unit_id, counter.name if counter else None)
+        st.session_state[PLACE] = cached
+    return cached[1], cached[2]
 
 
 def _header(store: Store, link: links.LinkTarget, state: FormState) -> None:
-    unit = get_unit(store, link.unit_id)
-    counter = get_counter(store, link.unit_id, link.counter_id) if link.counter_id else None
+    unit, counter = _place(store, link)
     if st.button("🌐 " + t("lang.switch", state.lang), key="lang_switch", type="tertiary"):
         state.lang = "en" if state.lang == "vi" else "vi"
         st.rerun()
-    where = unit.name if unit else link.unit_id
-    if counter:
-        where += f" — {counter.name}"
     st.caption(t("form.rating_for", state.lang))
-    st.subheader(where)
+    st.subheader(plain(f"{unit} — {counter}" if counter else unit))  # stored names: shown as typed
+
+
+def _large_text() -> bool:
+    """Larger text for this session: off unless the link asks for it (kiosks for older citizens)."""
+    if LARGE not in st.session_state:
+        st.session_state[LARGE] = st.query_params.get(links.LARGE_TEXT_PARAM) == "1"
+    return st.session_state[LARGE]
+
+
+def _large_switch(lang: str) -> None:
+    st.toggle(t("form.large_text", lang), key="sv_large_switch", value=_large_text(), on_change=_keep_large)
+
+
+def _keep_large() -> None:
+    # Kept apart from the switch's own state, which Streamlit drops on the thank-you page.
+    st.session_state[LARGE] = st.session_state["sv_large_switch"]
 
 
 def _thanks(store: Store, link: links.LinkTarget, done: SubmitResult, lang: str) -> None:
-    unit = get_unit(store, link.unit_id)
+    unit = _place(store, link)[0]
     st.title(t("thanks.title", lang))
-    st.success(t("thanks.body", lang, unit=unit.name if unit else link.unit_id), icon="✅")
+    st.success(t("thanks.body", lang, unit=plain(unit)), icon="✅")
     if done.duplicate:
         st.info(t("thanks.again", lang))
+    case = case_of_response(store, done.response_id)
+    if case is not None:
+        st.info(t("thanks.case", lang, unit=plain(unit), code=case.code,
+                  due=f"{case.due_at.astimezone(config.TIMEZONE):%d/%m/%Y}"), icon="📨")
+        st.caption(t("thanks.case_next", lang, url=public_url(case.code), base=config.base_url()))
     if link.channel == "kiosk":
         st.caption(t("thanks.kiosk", lang, s=KIOSK_RESET_SECONDS))
         _kiosk_reset()
@@ -289,6 +324,7 @@ def _multi_step(store: Store, instrument: Instrument, state: FormState, link: li
                                   args=(instrument, step, 1), **kwargs)
         if state.step > 0:
             st.form_submit_button(t("form.back", state.lang), on_click=_go, args=(instrument, step, -1), **kwargs)
+    a11y.focus_step(step.key)  # after the step is drawn, so its heading is there to take the focus
 
 
 def _quick(store: Store, instrument: Instrument, state: FormState, link: links.LinkTarget) -> None:
@@ -313,12 +349,23 @@ def page(store: Store) -> None:
         return
     instrument = store.instruments[link.instrument_id]
     state = _form_state(instrument)
+    a11y.citizen_setup(state.lang, large=_large_text())
     done: SubmitResult | None = st.session_state.get(DONE)
     if done is not None:
         _thanks(store, link, done, state.lang)
         return
     st.html(STYLE)
+    _large_switch(state.lang)  # with the language button: the two display choices at the top
     _header(store, link, state)
+    _form(store, instrument, link)
+
+
+@st.fragment
+def _form(store: Store, instrument: Instrument, link: links.LinkTarget) -> None:
+    """The questions: a tap on a face or on Next/Back reruns only this part, not the router and header."""
+    if st.session_state.get(DONE) is not None:
+        st.rerun(scope="app")  # submitted: the whole page becomes the thank-you page
+    state = _form_state(instrument)
     if st.session_state.get(PROBLEM):
         st.error(st.session_state[PROBLEM])
     if is_quick(instrument):

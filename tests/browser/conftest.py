@@ -6,12 +6,9 @@ Playwright drives /usr/bin/chromium (installed by scripts/test.sh); it never dow
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from survey_app import front
 from survey_app.core import config
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,39 +39,15 @@ class LiveApp:
 
     def stop(self) -> None:
         """Stop the server the way a service manager does, so it checkpoints and releases the file."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        front.stop_process(self.process)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited early:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)  # the poll's interval: the server is not listening yet
-    raise RuntimeError("the app did not become healthy within 60 s")
-
-
-def start_app(tmp_path: Path, prepare: list[list[str]] | None = None) -> LiveApp:
-    """Run `survey_app init` (and any `prepare` commands) on a fresh database, then the app."""
+def start_app(tmp_path: Path, prepare: list[list[str]] | None = None, *, db: str | None = None,
+              name: str = "streamlit") -> LiveApp:
+    """Run `survey_app init` (and any `prepare` commands) on a fresh database, then the app.
+    With `db` (a PostgreSQL URL) several apps started on one tmp_path share the database and keys."""
     data_dir = tmp_path / "data"
-    env = {**os.environ, "SIPAS_DATA_DIR": str(data_dir), "SIPAS_DB": str(data_dir / "sipas.duckdb"),
+    env = {**os.environ, "SIPAS_DATA_DIR": str(data_dir), "SIPAS_DB": db or str(data_dir / "sipas.duckdb"),
            "PYTHONPATH": str(config.PROJECT_DIR),
            # The production flag rules, but for the opening hours: the app runs on the real clock, and a
            # test run at night must not see its citizen's response flagged as outside_hours.
@@ -81,16 +55,13 @@ def start_app(tmp_path: Path, prepare: list[list[str]] | None = None) -> LiveApp
     for command in [["init"], *(prepare or [])]:
         subprocess.run([sys.executable, "-m", "survey_app", *command], env=env, check=True,
                        capture_output=True, cwd=config.PROJECT_DIR)
-    port = _free_port()
-    log = tmp_path / "streamlit.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_DIR / "survey_app" / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-        env=env, cwd=config.PROJECT_DIR, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
-    app = LiveApp(f"http://127.0.0.1:{port}", data_dir / "sipas.duckdb", data_dir, process)
+    port = front.free_port()
+    log = tmp_path / f"{name}.log"
+    process = subprocess.Popen(front.app_command(port), env=env, cwd=config.PROJECT_DIR, stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT)
+    app = LiveApp(f"http://127.0.0.1:{port}", Path(db) if db else data_dir / "sipas.duckdb", data_dir, process)
     try:
-        _wait_healthy(app.url, process, log)
+        front.wait_healthy(app.url, process, log)
     except RuntimeError:
         app.stop()
         raise

@@ -115,7 +115,7 @@ def test_admin_sets_up_a_district_and_its_leader_sees_only_it(live_app: LiveApp,
 
     log_in(laptop, live_app, "lanh-dao-q-moi", password, "Kết quả đánh giá sự hài lòng")
     nav = laptop.get_by_test_id("stSidebarNav")
-    assert sorted(nav.get_by_role("link").all_inner_texts()) == ["Kết quả đánh giá", "Tài khoản của tôi"]
+    assert sorted(nav.get_by_role("link").all_inner_texts()) == ["Kết quả đánh giá", "Phản ánh", "Tài khoản của tôi"]
     main = laptop.get_by_test_id("stMain")
     main.get_by_text("Quận Mới").filter(visible=True).first.wait_for()
     shot(laptop, "admin-3-leader-dashboard")

@@ -4,6 +4,7 @@ type without citizens' comments. Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,6 +83,8 @@ def test_ranking_lists_every_unit_of_each_block(live_app: LiveApp, laptop: Page)
         assert shown == names, f"{BLOCKS[block]}: missing {names - shown}, foreign {shown - names}"
         labels = " ".join(charts.nth(number).locator("svg text").all_text_contents())
         assert any(name in labels for name in names)
+        # The figures on the bars in the one number format (Vega's locale reaches Streamlit's renderer).
+        assert re.search(r"\b\d{2},\d{2}\b", labels) and not re.search(r"\b\d{2}\.\d{2}\b", labels)
     whole_page_shot(laptop, "dashboard-1-ranking")
 
 

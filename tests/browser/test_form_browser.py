@@ -26,9 +26,12 @@ def live_app(tmp_path: Path) -> Iterator[LiveApp]:
     app.stop()
 
 
-def survey_link(app: LiveApp, unit: str, counter: str | None, instrument: str, channel: str = "qr") -> str:
+def survey_link(app: LiveApp, unit: str, counter: str | None, instrument: str, channel: str = "qr",
+                base_url: str | None = None) -> str:
+    """A link signed with the app's key; `base_url` when citizens reach it through a front."""
     keys = load_keys(app.data_dir / KEY_FILE_NAME)
-    return links.survey_url(links.make_token(unit, counter, instrument, channel, keys=keys), base_url=app.url)
+    return links.survey_url(links.make_token(unit, counter, instrument, channel, keys=keys),
+                            base_url=base_url or app.url)
 
 
 def stored(app: LiveApp, sql: str) -> list[tuple]:

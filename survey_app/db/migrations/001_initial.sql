@@ -1,5 +1,6 @@
 -- The tables of ../shared/DESIGN.md §3. Long format: an instrument can change without a migration.
 -- No foreign keys: DuckDB checks them row by row on every insert; the store validates instead.
+-- Written in SQL that DuckDB and PostgreSQL both accept (the same file makes both schemas).
 CREATE TABLE units (
     unit_id    VARCHAR PRIMARY KEY,
     name       VARCHAR NOT NULL,
@@ -38,7 +39,7 @@ CREATE TABLE responses (
     stage              VARCHAR,
     service_field      VARCHAR,
     client_hash        VARCHAR,
-    seconds_taken      DOUBLE,
+    seconds_taken      DOUBLE PRECISION,
     status             VARCHAR NOT NULL DEFAULT 'ok',
     flag_reasons       VARCHAR
 );
@@ -46,7 +47,7 @@ CREATE TABLE responses (
 CREATE TABLE answers (
     response_id UUID NOT NULL,
     item_id     VARCHAR NOT NULL,
-    value       TINYINT            -- 1..5; NULL = N/A or skipped
+    value       SMALLINT           -- 1..5; NULL = N/A or skipped
 );
 
 CREATE TABLE choices (

@@ -26,7 +26,7 @@ from survey_app.cases.rules import (
 from survey_app.core.config import TIMEZONE, CaseRules
 from survey_app.core.i18n import Refused
 from survey_app.store import Store
-from tests.factories import dvc_answers, dvc_response
+from tests.factories import Clock, dvc_answers, dvc_response
 from tests.logins import add_user, add_wards, cheap_hashes
 
 
@@ -229,16 +229,16 @@ def test_overdue_cases_escalate_once_to_the_parent_units_leaders(people: Store) 
     assert people.query("SELECT count(*) FROM audit_log WHERE action = 'case.escalate'")[0][0] == 2
 
 
-def test_overdue_cases_come_first(people: Store) -> None:
+def test_overdue_cases_come_first(people: Store, clock: Clock) -> None:
     early, late = open_case(people, "p-dich-vong"), open_case(people, "p-yen-hoa")
     people.write(lambda con: con.execute("UPDATE cases SET due_at = due_at - INTERVAL 30 DAY WHERE case_id = ?",
                                          [late.case_id]))
     assert [c.case_id for c in workflow.list_cases(people, None)] == [late.case_id, early.case_id]
-    assert replace(late, status=CLOSED).overdue(datetime.now(TIMEZONE)) is False
+    assert replace(late, status=CLOSED).overdue(clock.moment) is False
 
 
-def test_holidays_entered_by_an_admin_move_the_deadline(store: Store) -> None:
-    today = datetime.now(TIMEZONE).date()
+def test_holidays_entered_by_an_admin_move_the_deadline(store: Store, clock: Clock) -> None:
+    today = clock.today()
     days = {today + timedelta(days=d): "Nghỉ bù" for d in range(1, 15)}
     settings.save_rules(store, "admin", CaseRules(deadline_days=1), days)
     assert settings.current_rules(store)[1] == days

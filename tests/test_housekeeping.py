@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
-from factories import dvc_response
+from factories import NOW, dvc_response
 
 from survey_app import housekeeping
 from survey_app.admin import administration
 from survey_app.core import config
 from survey_app.store import Store
-
-TZ = config.TIMEZONE
 
 
 @pytest.fixture
@@ -50,7 +48,7 @@ def test_the_running_app_purges_contacts_without_a_restart(store: Store, data_di
         wait_for(lambda: scheduler.runs >= 1)
         assert phones(store) == ["0987654321"]
         # A contact that is now past retention, and a new day: the thread purges it on its own.
-        store.submit(dvc_response(submitted_at=datetime.now(TZ) - timedelta(days=200),
+        store.submit(dvc_response(submitted_at=NOW - timedelta(days=200),
                                   contact={"phone": "0912345678", "consent": True}))
         scheduler.last_day = "2000-01-01"
         wait_for(lambda: phones(store) == ["0987654321"])
@@ -60,7 +58,7 @@ def test_the_running_app_purges_contacts_without_a_restart(store: Store, data_di
 
 
 def test_old_backups_are_deleted_and_younger_ones_lose_old_contacts(store: Store, data_dir: Path) -> None:
-    store.submit(dvc_response(submitted_at=datetime.now(TZ) - timedelta(days=170),
+    store.submit(dvc_response(submitted_at=NOW - timedelta(days=170),
                               contact={"phone": "0912345678", "consent": True}))
     store.submit(dvc_response(contact={"phone": "0987654321", "consent": True}))
     young = administration.backup(store, "test")
@@ -68,7 +66,7 @@ def test_old_backups_are_deleted_and_younger_ones_lose_old_contacts(store: Store
     young.rename(old)
     young = administration.backup(store, "test")
     assert backup_phones(young) == ["0912345678", "0987654321"]
-    later = datetime.now(TZ) + timedelta(days=20)  # the first contact is now 190 days old
+    later = NOW + timedelta(days=20)  # the first contact is now 190 days old
     assert housekeeping.prune_backups(later) == (1, 1)
     assert not old.exists() and backup_phones(young) == ["0987654321"]
     assert oct(os.stat(young / "contacts.parquet").st_mode & 0o777) == "0o600"

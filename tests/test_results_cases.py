@@ -30,24 +30,24 @@ def put_case(store: Store, unit_id: str, opened: datetime, *, due_days: int = 5,
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """November 2026: Sở Tài chính has four cases (two on time, one late, one overdue), Sở Tư pháp none;
-    October has one case; responses in both months."""
+    """April 2026, before the tests' clock (so the unanswered case is overdue): Sở Tài chính has four
+    cases (two on time, one late, one overdue), Sở Tư pháp none; March has one case; responses in both."""
     path = tmp_path_factory.mktemp("cases") / "sipas.duckdb"
     with open_store(path) as store:
         import_units_file(store, config.DEFAULT_UNITS_CSV)
-        for month, value in ((10, 4), (11, 3)):
+        for month, value in ((3, 4), (4, 3)):
             add(store, [dvc_response(unit, dvc_answers(value, pa=4), when=at(2026, month, day))
                         for unit in ("so-tai-chinh", "so-tu-phap") for day in range(2, 27)])
-        put_case(store, "so-tai-chinh", at(2026, 11, 3), replied_hours=10)
-        put_case(store, "so-tai-chinh", at(2026, 11, 4), replied_hours=30)
-        put_case(store, "so-tai-chinh", at(2026, 11, 5), replied_hours=24 * 8)  # after its 5 days
-        put_case(store, "so-tai-chinh", at(2026, 11, 6))  # never answered: overdue
-        put_case(store, "so-tai-chinh", at(2026, 10, 6), replied_hours=2)
+        put_case(store, "so-tai-chinh", at(2026, 4, 3), replied_hours=10)
+        put_case(store, "so-tai-chinh", at(2026, 4, 4), replied_hours=30)
+        put_case(store, "so-tai-chinh", at(2026, 4, 5), replied_hours=24 * 8)  # after its 5 days
+        put_case(store, "so-tai-chinh", at(2026, 4, 6))  # never answered: overdue
+        put_case(store, "so-tai-chinh", at(2026, 3, 6), replied_hours=2)
     return str(path)
 
 
 def test_compute_json_carries_the_case_figures(db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["compute", "--db", db, "--period", "2026-11", "--format", "json"]) == 0
+    assert cli.main(["compute", "--db", db, "--period", "2026-04", "--format", "json"]) == 0
     units = {o["unit_id"]: o for o in json.loads(capsys.readouterr().out)}
     finance = units["so-tai-chinh"]
     assert finance["cases_opened"] == 4
@@ -55,7 +55,7 @@ def test_compute_json_carries_the_case_figures(db: str, capsys: pytest.CaptureFi
     assert finance["cases_median_hours"] == pytest.approx(30.0)  # 10, 30, 192
     assert (units["so-tu-phap"]["cases_opened"], units["so-tu-phap"]["cases_on_time_pct"]) == (0, None)
     with open_store(db, read_only=True) as store:
-        blocks = {g.key: g for g in compute(store, "2026-11", by="block").groups}
+        blocks = {g.key: g for g in compute(store, "2026-04", by="block").groups}
     assert blocks["so"].cases is not None and blocks["so"].cases.overdue == 1
 
 
@@ -68,25 +68,25 @@ def test_scorecard_writes_a_pdf_per_unit_and_the_summary(db: str, tmp_path: obje
     from pypdf import PdfReader
 
     out = Path(str(tmp_path)) / "phieu"
-    assert cli.main(["scorecard", "--db", db, "--month", "2026-11", "--unit", "so-tai-chinh", "--out", str(out)]) == 0
-    pdf = out / "phieu-2026-11-so-tai-chinh.pdf"
+    assert cli.main(["scorecard", "--db", db, "--month", "2026-04", "--unit", "so-tai-chinh", "--out", str(out)]) == 0
+    pdf = out / "phieu-2026-04-so-tai-chinh.pdf"
     reader = PdfReader(pdf)
     assert len(reader.pages) == 1  # fits one printed page
     text = reader.pages[0].extract_text()
-    assert "Sở Tài chính" in text and "Tháng 11/2026" in text and "Trả lời đúng hạn" in text
+    assert "Sở Tài chính" in text and "Tháng 4/2026" in text and "Trả lời đúng hạn" in text
     page = pypdfium2.PdfDocument(pdf)[0]
     assert [round(v / 72 * 25.4) for v in page.get_size()] == [210, 297]  # A4 portrait
     image = page.render(scale=50 / 72).to_pil().convert("L")  # rendered, as a printer would
     ink = [image.crop((0, y, image.width, y + 20)).point(lambda v: 255 if v < 128 else 0).getbbox() is not None
            for y in range(0, image.height - 20, 20)]
     assert ink[1] and sum(ink) > len(ink) // 3  # a heading on top, text down the page
-    sheet = load_workbook(out / "tong-hop-2026-11.xlsx")["Tổng hợp"]
+    sheet = load_workbook(out / "tong-hop-2026-04.xlsx")["Tổng hợp"]
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
     assert row["Mã đơn vị"] == "so-tai-chinh" and row["Phản ánh tiếp nhận"] == 4 and row["Đang quá hạn"] == 1
     assert row["Thay đổi (điểm)"] < 0  # November's ratings (3) are lower than October's (4)
     assert cli.main(["scorecard", "--db", db, "--month", "2026-Q4", "--out", str(out)]) == 2
-    assert cli.main(["scorecard", "--db", db, "--month", "2026-11", "--unit", "khong-co", "--out", str(out)]) == 2
+    assert cli.main(["scorecard", "--db", db, "--month", "2026-04", "--unit", "khong-co", "--out", str(out)]) == 2
 
 
 def test_the_period_report_lists_the_units_cases(db: str, tmp_path: object) -> None:
@@ -95,7 +95,7 @@ def test_the_period_report_lists_the_units_cases(db: str, tmp_path: object) -> N
     from pypdf import PdfReader
 
     out = Path(str(tmp_path)) / "bao-cao.pdf"
-    assert cli.main(["report", "--db", db, "--period", "2026-11", "--out", str(out)]) == 0
+    assert cli.main(["report", "--db", db, "--period", "2026-04", "--out", str(out)]) == 0
     text = " ".join(page.extract_text() for page in PdfReader(out).pages)
     section = text[text.index("Phản ánh của người dân"):]
     assert "Sở Tài chính 4 50,00 1 30" in section.replace("\n", " ")  # the one number format

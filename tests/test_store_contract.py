@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import duckdb_extensions
 import pytest
-from factories import dvc_answers, dvc_response, table_counts
+from factories import CHOICES, dvc_answers, dvc_response, table_counts
 
 from survey_app.admin.units import import_units_file
 from survey_app.core import config
@@ -51,7 +51,8 @@ def read(store: Store, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_submit_query_and_cursor_agree(any_store: Store) -> None:
-    response = dvc_response(answers=dvc_answers(5, PA1=None), contact={"phone": "0912 345 678", "consent": True})
+    response = dvc_response(answers=dvc_answers(5, PA1=None), choices=CHOICES, comment="Cán bộ hướng dẫn tận tình.",
+                            contact={"phone": "0912 345 678", "consent": True})
     result = any_store.submit(response)
     assert result.status == "ok" and not result.duplicate
     assert table_counts(any_store) == {"responses": 1, "answers": 20, "choices": 3, "comments": 1, "contacts": 1}
@@ -141,8 +142,8 @@ def _race(url: str, batches: list[list[dict[str, object]]], tmp_path: Path, thre
 def test_two_processes_racing_on_the_same_ids_store_each_once(pg_db: str, tmp_path: Path) -> None:
     with open_store(pg_db) as store:
         import_units_file(store, config.DEFAULT_UNITS_CSV)
-    responses = [dvc_response(unit_id=u, client_hash=f"phone-{n}") for n in range(40)
-                 for u in ("so-tai-chinh", "so-tu-phap")]
+    responses = [dvc_response(unit_id=u, client_hash=f"phone-{n}", choices=CHOICES, comment="Chờ hơi lâu.")
+                 for n in range(40) for u in ("so-tai-chinh", "so-tu-phap")]
     first, second = _race(pg_db, [responses, list(reversed(responses))], tmp_path)
     sent = {str(r["response_id"]) for r in responses}
     assert {r["response_id"] for r in first} == {r["response_id"] for r in second} == sent
@@ -153,6 +154,7 @@ def test_two_processes_racing_on_the_same_ids_store_each_once(pg_db: str, tmp_pa
                                        "contacts": 0}
 
 
+@pytest.mark.usefixtures("integrity_rules_off")  # only the burst rule, set below, judges these six
 def test_a_burst_split_over_two_processes_is_judged_as_one(pg_db: str, tmp_path: Path) -> None:
     """Six responses from one phone at one counter, three through each process at the same moment:
     the rule (BURST_CLIENT=3) passes the first two committed and flags the other four, exactly as

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from survey_app.core.files import FileProblems
 from survey_app.core.i18n import both
 from survey_app.core.periods import PeriodError, parse_period
 from survey_app.db.store import Store
@@ -24,13 +24,8 @@ COLUMNS = ("unit_id", "period", "dossiers")
 MAX_DOSSIERS = 2_000_000_000  # the column is an INTEGER
 
 
-class DossiersFileError(ValueError):
+class DossiersFileError(FileProblems):
     """A dossier-count file that cannot be imported; lists every bad row. Nothing is imported from it."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.problems = problems
-        shown = "; ".join(problems[:10]) + (f" … (+{len(problems) - 10})" if len(problems) > 10 else "")
-        super().__init__(f"{source}: {shown}")
 
 
 @dataclass(frozen=True)
@@ -112,7 +107,7 @@ def import_dossiers_csv(store: Store, text: str, source: str = "CSV") -> int:
     return write_dossiers(store, read_dossiers_csv(text, known, source))
 
 
-def read_text_file(path: Path, error: Callable[[str, list[str]], ValueError]) -> str:
+def read_text_file(path: Path, error: type[FileProblems]) -> str:
     """A CSV file's text; `error(source, problems)` when it is not UTF-8 text."""
     try:
         return path.read_text(encoding="utf-8")

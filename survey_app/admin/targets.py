@@ -15,6 +15,7 @@ import duckdb
 from survey_app.admin import audit
 from survey_app.admin.administration import ImportPreview
 from survey_app.admin.dossiers import csv_reader, read_text_file
+from survey_app.core.files import FileProblems
 from survey_app.core.i18n import Refused
 from survey_app.db.store import Store
 
@@ -22,13 +23,8 @@ COLUMNS = ("unit_id", "year", "sipas")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-class TargetsFileError(ValueError):
+class TargetsFileError(FileProblems):
     """A targets file that cannot be imported; lists every bad row. Nothing is imported from it."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.problems = problems
-        shown = "; ".join(problems[:10]) + (f" … (+{len(problems) - 10})" if len(problems) > 10 else "")
-        super().__init__(f"{source}: {shown}")
 
 
 @dataclass(frozen=True)
@@ -40,7 +36,7 @@ class Target:
 
 
 def _problem(line: int, key: str, **fields: object) -> str:
-    return f"dòng {line}: {Refused(key, **fields)}"
+    return TargetsFileError.on_line(line, str(Refused(key, **fields)))
 
 
 def _percent(raw: str) -> float | None:

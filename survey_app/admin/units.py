@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 
 from survey_app.core.config import BLOCKS
-from survey_app.core.i18n import Refused, both, t
+from survey_app.core.files import FileProblems
+from survey_app.core.i18n import Refused, both
 from survey_app.db.store import Store
 
 DEFAULT_COUNTER = ("quay-1", "Quầy 1")
@@ -39,12 +40,8 @@ class Counter:
     active: bool = True
 
 
-class UnitsFileError(ValueError):
+class UnitsFileError(FileProblems):
     """A units CSV that cannot be imported; lists every bad row. Nothing is imported from it."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems[:10]) + (" …" if len(problems) > 10 else ""))
 
 
 def check_id(value: str) -> str:
@@ -84,7 +81,7 @@ def read_units_csv(text: str, source: str = "CSV") -> list[Unit]:
         try:
             unit = _row_unit(row)
         except Refused as exc:  # the admin form's own check, in both languages
-            problems.append(f"{t('import.line', line=line)}: {exc}")
+            problems.append(UnitsFileError.on_line(line, str(exc)))
             continue
         if unit.unit_id in seen:
             problems.append(both("import.units.duplicate", line=line, unit=unit.unit_id))

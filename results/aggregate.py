@@ -39,11 +39,10 @@ from results.targets import with_outlooks
 from survey_app.core import clock
 from survey_app.core.config import BLOCKS, DEFAULT_INSTRUMENT
 from survey_app.core.formats import number
+from survey_app.core.i18n import DEFAULT_LANG, Refused, t
 from survey_app.core.periods import Period, current_year, parse_period
 
-NO_FIELD = "Không ghi lĩnh vực"
-MARGIN_NAMES = {"linearisation": "tuyến tính hóa (linearisation)",
-                "bootstrap": "bootstrap theo người trả lời (bootstrap over respondents)"}
+NO_FIELD = t("results.no_field")  # the name of the group of responses that gave no field
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def compute(source: Source, period: Period | str | None = None, *, by: str = "un
     units with a target for the period's year its outlook as of `today` (default: today in Vietnam).
     """
     if by not in GROUP_KEYS:
-        raise ValueError(f"--by phải là một trong {', '.join(GROUPINGS)} (unknown grouping {by!r:.20})")
+        raise Refused("results.unknown_grouping", by=str(by)[:20], groupings=", ".join(GROUPINGS))
     period = parse_period(period) if isinstance(period, str) else period or current_year()
     method = method or Method()
     previous = period.previous() if compare and by == "unit" else None
@@ -94,22 +93,18 @@ def compute(source: Source, period: Period | str | None = None, *, by: str = "un
     )
 
 
-def _notes(by: str, method: Method) -> tuple[str, ...]:
+def _notes(by: str, method: Method, lang: str = DEFAULT_LANG) -> tuple[str, ...]:
+    """How the figures were computed, for the notes of every export (the reports are in Vietnamese)."""
     notes = [
-        "S_i = 100 × số phiếu hài lòng / số phiếu có đánh giá (không tính N/A). "
-        f"Chỉ số thành phần: {'gộp (pooled)' if method.element_index == 'pooled' else 'trung bình các tiêu chí'}.",
-        "Chỉ số SIPAS của đơn vị: trung bình"
-        + (" có trọng số" if method.element_weights else "") + " các chỉ số thành phần có câu trả lời.",
-        f"Sai số 95 %: {MARGIN_NAMES[method.margin]} (z = {number(method.confidence_z, None)}), "
-        "có hiệu chỉnh 1 − n/N khi biết số hồ sơ N.",
-        f"Cỡ mẫu cần: n = N/(1 + N·e²), e = {number(method.sample_error, None)}; "
-        f"không có N: tối thiểu {method.min_sample} phiếu. "
-        "Đơn vị chưa đủ mẫu không được xếp hạng.",
-        "Câu hỏi hài lòng chung được báo cáo riêng, không tính vào chỉ số.",
+        t("results.note.indices", lang, element=t(f"results.note.element.{method.element_index}", lang)),
+        t("results.note.sipas", lang, weighted=t("results.note.weighted", lang) if method.element_weights else ""),
+        t("results.note.margin", lang, margin=t(f"results.margin.{method.margin}", lang),
+          z=number(method.confidence_z, None)),
+        t("results.note.sample", lang, e=number(method.sample_error, None), min=method.min_sample),
+        t("results.note.overall", lang),
     ]
     if by == "block":
-        notes.append("Chỉ số khối: " + ("gộp mọi phiếu của khối." if method.group_index == "pooled"
-                                        else "trung bình chỉ số các đơn vị có phiếu."))
+        notes.append(t("results.note.block", lang, how=t(f"results.note.block.{method.group_index}", lang)))
     return tuple(notes)
 
 

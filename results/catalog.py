@@ -18,10 +18,11 @@ import duckdb
 from results.method import Method
 from results.scope import ONE_CODING
 from survey_app.core import instruments as instrument_files
+from survey_app.core.i18n import Explained
 from survey_app.core.instruments import Instrument, Item
 
 
-class CatalogError(ValueError):
+class CatalogError(Explained, ValueError):
     """The instrument is unknown to the database."""
 
 
@@ -89,7 +90,7 @@ def load_catalog(cur: duckdb.DuckDBPyConnection, instrument_id: str, answered: l
         [instrument_id],
     ).fetchall()
     if not rows:
-        raise CatalogError(f"bộ câu hỏi '{instrument_id:.40}' không có trong cơ sở dữ liệu (unknown instrument)")
+        raise CatalogError("results.unknown_instrument", instrument=instrument_id[:40])
     stored = {version: definition for version, definition in rows}
     versions = [v for v in stored if v in answered] or [rows[-1][0]]
     built = {v: _from_definition(json.loads(stored[v]), f"{instrument_id}@{v}") for v in versions}

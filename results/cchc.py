@@ -25,12 +25,13 @@ import yaml
 from results.formulas import as_float, unit_index
 from results.method import Method
 from results.model import GroupResult, Results
+from survey_app.core.i18n import Explained
 
 MODES = ("proportional", "banded", "threshold")
 RULES_DIR = Path(__file__).parent / "rules"  # the tables a leader may pick on the dashboard
 
 
-class RulesError(ValueError):
+class RulesError(Explained, ValueError):
     """A rule table that cannot be used; names the file and the rule."""
 
 
@@ -134,7 +135,7 @@ def criterion_points(rule: Rule, group: GroupResult, method: Method) -> Criterio
 def cchc_points(results: Results, table: RuleTable) -> list[UnitPoints]:
     """Each unit's CCHC survey points by the rules of its block, with what each element costs."""
     if results.by != "unit":
-        raise RulesError("điểm CCHC chỉ tính theo đơn vị (CCHC points are per unit: use --by unit)")
+        raise RulesError("results.cchc.per_unit")
     return [UnitPoints(g, tuple(criterion_points(r, g, results.method) for r in table.for_block(g.block)))
             for g in results.groups]
 
@@ -143,12 +144,12 @@ def cchc_points(results: Results, table: RuleTable) -> list[UnitPoints]:
 
 def _rule(raw: Any, place: str) -> Rule:
     if not isinstance(raw, dict):
-        raise RulesError(f"{place}: mỗi quy tắc là một bảng khóa–giá trị (each rule must be a mapping)")
+        raise RulesError("results.cchc.not_a_mapping", place=place)
     missing = [k for k in ("block", "criterion", "max_points", "mode") if k not in raw]
     if missing:
-        raise RulesError(f"{place}: thiếu {', '.join(missing)} (missing keys)")
+        raise RulesError("results.cchc.missing_keys", place=place, keys=", ".join(missing))
     if raw["mode"] not in MODES:
-        raise RulesError(f"{place}: mode '{raw['mode']}' không hợp lệ, chọn {', '.join(MODES)}")
+        raise RulesError("results.cchc.bad_mode", place=place, mode=raw["mode"], modes=", ".join(MODES))
     try:
         bands = tuple(sorted((Band(float(b["min"]), float(b["share"])) for b in raw.get("bands", ())),
                              key=lambda b: -b.min))
@@ -158,18 +159,18 @@ def _rule(raw: Any, place: str) -> Rule:
                     bands=bands, target=target, below=str(raw.get("below", "proportional")),
                     source=str(raw.get("source", "")))
     except (KeyError, TypeError, ValueError) as exc:
-        raise RulesError(f"{place}: giá trị không hợp lệ ({exc}) (bad value)") from None
+        raise RulesError("results.cchc.bad_value", place=place, why=str(exc)) from None
     _check(rule, place)
     return rule
 
 
 def _check(rule: Rule, place: str) -> None:
     if rule.max_points < 0:
-        raise RulesError(f"{place}: max_points không được âm")
+        raise RulesError("results.cchc.negative_points", place=place)
     if rule.mode == "banded" and (not rule.bands or any(not 0 <= b.share <= 1 for b in rule.bands)):
-        raise RulesError(f"{place}: banded cần bands với share trong [0, 1] (bands with share in [0, 1])")
+        raise RulesError("results.cchc.bands", place=place)
     if rule.mode == "threshold" and (rule.target is None or rule.below not in ("proportional", "zero")):
-        raise RulesError(f"{place}: threshold cần target và below: proportional|zero")
+        raise RulesError("results.cchc.threshold", place=place)
 
 
 def load_rules(path: str | Path) -> RuleTable:
@@ -177,13 +178,13 @@ def load_rules(path: str | Path) -> RuleTable:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise RulesError(f"không đọc được bảng quy tắc {path}: {exc}") from None
+        raise RulesError("results.cchc.unreadable", path=str(path), why=str(exc)) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list) or "name" not in raw:
-        raise RulesError(f"{path}: cần 'name' và danh sách 'rules' (needs a name and a list of rules)")
+        raise RulesError("results.cchc.needs_rules", path=str(path))
     rules = tuple(_rule(r, f"{path}: rules[{i}]") for i, r in enumerate(raw["rules"]))
     keys = [(r.block, r.criterion) for r in rules]
     if len(set(keys)) != len(keys):
-        raise RulesError(f"{path}: một tiêu chí của một khối bị khai báo hai lần (a criterion appears twice)")
+        raise RulesError("results.cchc.twice", path=str(path))
     return RuleTable(str(raw["name"]), str(raw.get("title", raw["name"])), bool(raw.get("example", False)),
                      str(raw.get("source", "")), rules)
 

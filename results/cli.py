@@ -32,6 +32,7 @@ from results.method import Method, MethodError, load_method
 from results.model import GROUPINGS, Results
 from results.priorities import priorities
 from survey_app.core.config import DEFAULT_INSTRUMENT
+from survey_app.core.i18n import Explained, both, t
 from survey_app.core.periods import Period, PeriodError, current_year, parse_date, parse_period, period_between
 from survey_app.db.backends import open_store
 from survey_app.db.store import StoreUnavailable
@@ -41,17 +42,17 @@ EXAMPLE_RULES = Path(__file__).with_name("rules") / "vi-du-ha-noi.yaml"
 log = logging.getLogger("results")
 
 
-class UsageError(Exception):
+class UsageError(Explained):
     """Bad input from the person at the keyboard: one line on stderr, exit code 2."""
 
 
 def _period(args: argparse.Namespace) -> Period:
     if args.period:
         if args.date_from or args.date_to:
-            raise UsageError("dùng --period hoặc --from/--to, không dùng cả hai (use --period or --from/--to)")
+            raise UsageError("results.cli.period_or_dates")
         return parse_period(args.period)
     if bool(args.date_from) != bool(args.date_to):
-        raise UsageError("--from và --to phải đi cùng nhau (give both --from and --to)")
+        raise UsageError("results.cli.from_and_to")
     if args.date_from:
         return period_between(parse_date(args.date_from), parse_date(args.date_to))
     return current_year()
@@ -76,7 +77,7 @@ def _emit(args: argparse.Namespace, text: str) -> None:
 
 def _xlsx_target(args: argparse.Namespace) -> Path:
     if not args.out:
-        raise UsageError("định dạng xlsx cần --out TỆP.xlsx (xlsx needs --out FILE.xlsx)")
+        raise UsageError("results.cli.xlsx_needs_out")
     return Path(args.out)
 
 
@@ -112,8 +113,7 @@ def cmd_cchc(args: argparse.Namespace) -> int:
         else:
             _emit(args, to_table(points_columns(ordered), ordered) + f"\n{results.provenance}; {table.title}\n")
     if table.example:
-        print("Lưu ý: bảng điểm là VÍ DỤ, không phải quy định chính thức (the rule table is an example).",
-              file=sys.stderr)
+        print(both("results.cli.example_rules"), file=sys.stderr)
     return 0
 
 
@@ -122,7 +122,7 @@ def cmd_priorities(args: argparse.Namespace) -> int:
     target = _xlsx_target(args) if args.format == "xlsx" else None
     results = _compute(args, "unit", choices=False, compare=False)
     if args.unit and not any(g.key == args.unit for g in results.groups):
-        raise UsageError(f"không có đơn vị mã {args.unit!r:.40} (unknown unit)")
+        raise UsageError("results.cli.unknown_unit", unit=f"{args.unit!r:.40}")
     with open_store(args.db, read_only=True) as store:
         found = priorities(store, results.period, unit_id=args.unit, instrument_id=args.instrument,
                            method=results.method, rules=table, results=results)
@@ -137,7 +137,7 @@ def cmd_priorities(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     if not args.out.lower().endswith(".pdf"):
-        raise UsageError("--out phải là tệp .pdf (the report is a PDF)")
+        raise UsageError("results.cli.report_is_pdf")
     table = load_rules(args.rules) if args.rules else None
     results = _compute(args, "unit", choices=False)
     blocks = _compute(args, "block", choices=False, compare=False)
@@ -146,16 +146,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     try:
         write_report(results, blocks, args.out, points, table)
-    except FontMissing as exc:
-        raise UsageError(str(exc)) from None
+    except FontMissing as exc:  # a missing font file, said in its own one line (Vietnamese, English)
+        raise FileNotFoundError(str(exc)) from None
     return 0
 
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
     if args.period or args.date_from or args.date_to:
-        raise UsageError("scorecard dùng --month YYYY-MM (scorecard takes --month)")
+        raise UsageError("results.cli.scorecard_month")
     if not args.out:
-        raise UsageError("scorecard cần --out THƯ-MỤC (scorecard needs --out DIR)")
+        raise UsageError("results.cli.scorecard_needs_out")
     from results.report import FontMissing  # fpdf and openpyxl are loaded only for this command
     from results.scorecard import parse_month, write_scorecards
 
@@ -164,14 +164,13 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
         try:
             written = write_scorecards(store, month, args.out, args.unit)
         except FontMissing as exc:
-            raise UsageError(str(exc)) from None
-    print(f"Đã ghi {len(written) - 1} phiếu PDF và bảng tổng hợp {written[-1]} "
-          f"({len(written) - 1} scorecards and the summary written)")
+            raise FileNotFoundError(str(exc)) from None
+    print(both("results.cli.scorecards_written", n=len(written) - 1, summary=written[-1]))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m results", description="SIPAS: chỉ số, xếp hạng, điểm CCHC")
+    parser = argparse.ArgumentParser(prog="python -m results", description=both("results.cli.description"))
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="database file (default: SIPAS_DB, else data/sipas.duckdb)")
     common.add_argument("--period", help="2026 | 2026-Q3 | 2026-09 (Vietnam time; default: this year)")
@@ -217,12 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     if args.command == "report" and not args.out:
-        print("Lỗi: report cần --out TỆP.pdf (the report needs --out FILE.pdf)", file=sys.stderr)
+        print(f"{t('cli.error')}: {both('results.cli.report_needs_out')}", file=sys.stderr)
         return 2
     try:
         return args.run(args)
     except USER_ERRORS as exc:
-        print(f"Lỗi: {exc}", file=sys.stderr)
+        print(f"{t('cli.error')}: {exc}", file=sys.stderr)
         return 2
     except Exception:
         log.exception("unexpected failure")

@@ -13,12 +13,14 @@ from typing import Any
 
 import yaml
 
+from survey_app.core.i18n import Explained
+
 ELEMENT_MODES = ("mean", "pooled")
 GROUP_MODES = ("mean", "pooled")
 MARGIN_MODES = ("linearisation", "bootstrap")
 
 
-class MethodError(ValueError):
+class MethodError(Explained, ValueError):
     """A rule-set file that cannot be used; the message names the key."""
 
 
@@ -48,13 +50,13 @@ class Method:
                                     ("group_index", self.group_index, GROUP_MODES),
                                     ("margin", self.margin, MARGIN_MODES)):
             if value not in allowed:
-                raise MethodError(f"{key}: '{value}' không hợp lệ, chọn một trong {', '.join(allowed)}")
+                raise MethodError("results.method.bad_choice", key=key, value=value, allowed=", ".join(allowed))
         if not 0 < self.sample_error < 1:
-            raise MethodError("sample_error phải nằm trong (0, 1) (must be between 0 and 1)")
+            raise MethodError("results.method.sample_error")
         if self.min_sample < 2 or self.bootstrap_replicates < 10:
-            raise MethodError("min_sample ≥ 2 và bootstrap_replicates ≥ 10")
+            raise MethodError("results.method.minimums")
         if any(w < 0 for w in self.element_weights.values()):
-            raise MethodError("element_weights: trọng số không được âm (weights must not be negative)")
+            raise MethodError("results.method.negative_weight")
 
     def weight(self, element_id: str) -> float:
         return float(self.element_weights.get(element_id, 1.0))
@@ -69,14 +71,14 @@ def load_method(path: str | Path) -> Method:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise MethodError(f"không đọc được tệp quy tắc {path}: {exc}") from None
+        raise MethodError("results.method.unreadable", path=str(path), why=str(exc)) from None
     if not isinstance(raw, dict) or "name" not in raw:
-        raise MethodError(f"{path}: cần một bảng có khóa 'name' (a mapping with a 'name' is required)")
+        raise MethodError("results.method.needs_name", path=str(path))
     known = {f.name for f in fields(Method)}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise MethodError(f"{path}: khóa không biết: {', '.join(unknown)} (unknown keys)")
+        raise MethodError("results.method.unknown_keys", path=str(path), keys=", ".join(unknown))
     try:
         return Method(**raw)
     except TypeError as exc:
-        raise MethodError(f"{path}: {exc}") from None
+        raise MethodError("results.method.bad_value", path=str(path), why=str(exc)) from None

@@ -8,6 +8,7 @@ from datetime import datetime
 from results.cases import CaseStats
 from results.method import Method
 from survey_app.core.config import BLOCKS
+from survey_app.core.i18n import t
 from survey_app.core.instruments import Instrument
 from survey_app.core.periods import Period
 
@@ -152,6 +153,6 @@ class Results:
     def provenance(self) -> str:
         """One line naming the rule set, instrument versions, statuses and period, for every export."""
         versions = ", ".join(self.instrument_versions)
-        return (f"Quy tắc {self.method.name}; bộ câu hỏi {self.instrument.id} phiên bản {versions}; "
-                f"trạng thái tính: {', '.join(self.statuses)}; kỳ {self.period.label} "
-                f"({self.period.first:%d/%m/%Y}–{self.period.last:%d/%m/%Y}, giờ Việt Nam)")
+        return t("results.provenance", method=self.method.name, instrument=self.instrument.id, versions=versions,
+                 statuses=", ".join(self.statuses), period=self.period.label, first=self.period.first,
+                 last=self.period.last)

@@ -45,6 +45,7 @@ from results.method import Method
 from results.model import GroupResult, Results
 from results.scope import Scope, Source, open_cursor
 from survey_app.core.config import DEFAULT_INSTRUMENT
+from survey_app.core.i18n import both
 from survey_app.core.periods import Period
 
 RELATIVE_WEIGHTS_MIN_N = 150  # below this the eigen-decomposition of 5 correlations is noise
@@ -286,9 +287,9 @@ def _unit_priorities(group: GroupResult, results: Results, scores: UnitScores | 
         return UnitPriorities(group.key, group.name, group.block, group.n, None, None, note, ())
 
     if not group.adequate:
-        return none(f"chưa đủ mẫu: {group.n} phiếu, cần {group.required_n} (sample too small)")
+        return none(both("results.priorities.too_few", n=group.n, required=group.required_n))
     if scores is None or np.isnan(scores.sample[:, -1]).all():
-        return none("không có câu hỏi hài lòng chung (HL) để đo mức quan trọng (no overall question answered)")
+        return none(both("results.priorities.no_overall"))
     method, r2, found = importance(scores.sample, corr=scores.corr, n=scores.n, z=z)
     element_ids = [e for e, _ in results.elements]
     weight = {e: f[0] for e, f in zip(element_ids, found, strict=True) if f is not None}

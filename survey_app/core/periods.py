@@ -12,11 +12,12 @@ from datetime import date, datetime, time, timedelta
 
 from survey_app.core import clock
 from survey_app.core.config import TIMEZONE
+from survey_app.core.i18n import DEFAULT_LANG, Explained, t
 
 _LABEL = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4])|-(?P<month>0[1-9]|1[0-2]))?$")
 
 
-class PeriodError(ValueError):
+class PeriodError(Explained, ValueError):
     """A period the user typed that is not a year, a quarter, a month or a valid date range."""
 
 
@@ -42,16 +43,21 @@ class Period:
     def days(self) -> int:
         return (self.last - self.first).days + 1
 
+    def title(self, lang: str = DEFAULT_LANG) -> str:
+        """As a report heading says it: Năm 2026, Quý III/2026, Tháng 9/2026, Từ … đến … (in `lang`)."""
+        year = self.first.year
+        if self.kind == "year":
+            return t("period.year", lang, year=year)
+        if self.kind == "quarter":
+            return t(f"period.quarter.{(self.first.month - 1) // 3 + 1}", lang, year=year)
+        if self.kind == "month":
+            return t("period.month", lang, month=self.first.month, year=year)
+        return t("period.range", lang, first=self.first, last=self.last)
+
     @property
     def title_vi(self) -> str:
-        """As a report heading says it: Năm 2026, Quý III/2026, Tháng 9/2026, Từ … đến …."""
-        if self.kind == "year":
-            return f"Năm {self.first.year}"
-        if self.kind == "quarter":
-            return f"Quý {('I', 'II', 'III', 'IV')[(self.first.month - 1) // 3]}/{self.first.year}"
-        if self.kind == "month":
-            return f"Tháng {self.first.month}/{self.first.year}"
-        return f"Từ {self.first:%d/%m/%Y} đến {self.last:%d/%m/%Y}"
+        """The heading in Vietnamese, as the reports say it."""
+        return self.title("vi")
 
     def previous(self) -> Period:
         """The period of the same length just before, for "change against last period"."""
@@ -98,8 +104,7 @@ def parse_period(text: str) -> Period:
     """`2026`, `2026-Q3` or `2026-09`; raise PeriodError with a Vietnamese-first message otherwise."""
     match = _LABEL.match(text.strip())
     if not match:
-        raise PeriodError(f"kỳ '{text:.20}' không hợp lệ — dùng 2026, 2026-Q3 hoặc 2026-09 "
-                          f"(period must look like 2026, 2026-Q3 or 2026-09)")
+        raise PeriodError("period.bad", text=text[:20])
     year = int(match["year"])
     if match["quarter"]:
         return _quarter(year, 3 * int(match["quarter"]) - 2)
@@ -112,13 +117,13 @@ def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise PeriodError(f"ngày '{text:.20}' không hợp lệ — dùng YYYY-MM-DD (date must be YYYY-MM-DD)") from None
+        raise PeriodError("period.bad_date", text=text[:20]) from None
 
 
 def period_between(first: date, last: date) -> Period:
     """The days from `first` to `last`, both included."""
     if last < first:
-        raise PeriodError(f"ngày kết thúc {last} trước ngày bắt đầu {first} (the end is before the start)")
+        raise PeriodError("period.end_before_start", first=first, last=last)
     return Period(first, last, f"{first.isoformat()}..{last.isoformat()}", "range")
 
 

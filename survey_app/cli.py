@@ -125,31 +125,29 @@ def cmd_production(args: argparse.Namespace) -> int:
     from survey_app.db.pg_local import PostgresMissing, pg_server
 
     if args.processes < 1:
-        raise ValueError("--processes phải ≥ 1 (at least one app process)")
+        raise UsageError("cli.processes_positive")
     if args.postgres:
         if args.db:
-            raise ValueError("dùng --db hoặc --postgres, không dùng cả hai (use --db or --postgres, not both)")
+            raise UsageError("cli.db_or_postgres")
         try:
             server = pg_server(keep=Path(args.postgres_dir))
             url = server.__enter__()
         except (PostgresMissing, RuntimeError) as exc:
-            raise ValueError(f"không khởi động được PostgreSQL trong {args.postgres_dir}: {exc} "
-                             f"(PostgreSQL could not start)") from None
+            raise UsageError("cli.postgres_failed", folder=args.postgres_dir, why=str(exc)) from None
         try:
             print(f"SIPAS: PostgreSQL in {args.postgres_dir} on {url.rsplit('@', 1)[1]}", flush=True)
             return cmd_production(argparse.Namespace(**{**vars(args), "db": url, "postgres": False}))
         finally:
             server.__exit__(None, None, None)
     if args.processes > 1 and not config.is_postgres_url(str(config.db_path(args.db))):
-        raise ValueError("nhiều tiến trình cần PostgreSQL: thêm --postgres hoặc --db postgresql://… "
-                         "(several processes need PostgreSQL: only one process may open a DuckDB file)")
+        raise UsageError("cli.processes_need_postgres")
     _prepare_to_serve(args)
     return front.serve(args.port, config.DATA_DIR / "front", listen=args.listen, processes=args.processes)
 
 
 def _place_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--unit", help="unit id (đơn vị)")
-    parser.add_argument("--counter", help="counter id (quầy); default: the unit as a whole")
+    parser.add_argument("--unit", help="unit id")
+    parser.add_argument("--counter", help="counter id; default: the unit as a whole")
     parser.add_argument("--instrument", default=config.DEFAULT_INSTRUMENT, help="questionnaire id")
     parser.add_argument("--kiosk", action="store_true", help="a link for a tablet at the counter")
     parser.add_argument("--base-url", help="default: SIPAS_BASE_URL, else http://localhost:8501")
@@ -271,7 +269,7 @@ def cmd_targets_import(args: argparse.Namespace) -> int:
 
     with _store(args) as store:
         count = import_targets_file(store, _actor(), Path(args.file))  # TargetsFileError is a ValueError: exit 2
-    print(f"Đã nhập chỉ tiêu của {count} đơn vị (targets imported).")
+    print(both("cli.targets_imported", n=count))
     return 0
 
 
@@ -299,7 +297,7 @@ def cmd_cases_list(args: argparse.Namespace) -> int:
     for c in cases:
         print(f"{c.code:<12} {c.unit_id:<22.22} {c.status:<11} {c.opened_at:%Y-%m-%d %H:%M} "
               f"{c.due_at:%Y-%m-%d %H:%M} {'x' if c.overdue(at) else ''}")
-    print(f"{len(cases)} phản ánh (cases)")
+    print(both("cli.cases_listed", n=len(cases)))
     return 0
 
 
@@ -309,8 +307,8 @@ def cmd_cases_escalate(args: argparse.Namespace) -> int:
     with _store(args) as store:
         done = workflow.escalate_overdue(store, actor=_actor())
     for e in done:
-        print(f"{e.case_id} {e.unit_id} → {e.escalated_to or 'thành phố'}: {', '.join(e.leaders) or '-'}")
-    print(f"Đã chuyển {len(done)} phản ánh quá hạn lên cấp trên ({len(done)} overdue cases escalated).")
+        print(f"{e.case_id} {e.unit_id} → {e.escalated_to or both('cli.city')}: {', '.join(e.leaders) or '-'}")
+    print(both("cli.cases_escalated", n=len(done)))
     return 0
 
 
@@ -341,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("init", parents=[common], help="create or migrate the database; load units")
-    p.add_argument("--units", help="units CSV (unit_id,name,block[,parent_id]); default: Hà Nội demo units")
+    p.add_argument("--units", help="units CSV (unit_id,name,block[,parent_id]); default: the Hanoi demo units")
     p.add_argument("--admin", help=f"name of the first administrator, when there is no account yet "
                                    f"(default: {FIRST_ADMIN})")
     p.set_defaults(run=cmd_init)

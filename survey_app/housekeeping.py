@@ -20,6 +20,7 @@ import duckdb
 
 from survey_app.admin import accounts, audit
 from survey_app.core import clock, config, files
+from survey_app.core.i18n import both
 from survey_app.db.store import Store
 from survey_app.integrity import maintenance
 
@@ -37,8 +38,8 @@ class DailyResult:
     backup_contacts: int  # contact details purged from the backups kept
 
     def __str__(self) -> str:
-        return (f"{self.contacts} liên hệ, {self.backup_contacts} liên hệ trong bản sao lưu, "
-                f"{self.backups_deleted} bản sao lưu cũ đã xóa (contacts, backup contacts, old backups removed)")
+        return both("housekeeping.done", contacts=self.contacts, backup_contacts=self.backup_contacts,
+                    backups=self.backups_deleted)
 
 
 def _backup_time(folder: Path) -> datetime:

@@ -12,10 +12,10 @@ import duckdb
 
 from survey_app.core.config import BLOCKS
 from survey_app.core.files import FileProblems
-from survey_app.core.i18n import Refused, both
+from survey_app.core.i18n import Refused, both, t
 from survey_app.db.store import Store
 
-DEFAULT_COUNTER = ("quay-1", "Quầy 1")
+DEFAULT_COUNTER = ("quay-1", t("counter.default"))  # id and name of a new unit's counter (stored text)
 UNIT_COLUMNS = ("unit_id", "name", "block")
 # Ids end up in URLs, QR tokens and file names: keep them plain.
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")

@@ -22,7 +22,7 @@ import duckdb
 from survey_app.admin.accounts import User, list_users, scope_unit_ids
 from survey_app.cases import workflow
 from survey_app.core import config
-from survey_app.core.i18n import t
+from survey_app.core.i18n import Refused, t
 from survey_app.core.periods import Period, parse_period
 from survey_app.db.store import Store
 
@@ -45,8 +45,7 @@ def parse_smtp_url(url: str) -> SmtpSettings:
     """smtp://[user:pass@]host[:port]?from=ADDR[&starttls=1], or smtps:// for TLS from the start."""
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ValueError("SIPAS_SMTP_URL: cần dạng smtp://user:pass@host:587?from=sipas@example.vn "
-                         "(expected smtp://user:pass@host:port?from=ADDRESS)")
+        raise Refused("mail.bad_smtp_url")
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     tls = "ssl" if parts.scheme == "smtps" else "starttls" if query.get("starttls") in ("1", "true") else "none"
     return SmtpSettings(parts.hostname, parts.port or (465 if tls == "ssl" else 25),

@@ -11,7 +11,7 @@ from survey_app.admin import audit
 from survey_app.cases.opening import read_rules
 from survey_app.cases.rules import Calendar, check_rules
 from survey_app.core.config import CaseRules
-from survey_app.core.i18n import Refused
+from survey_app.core.i18n import Refused, t
 from survey_app.db.store import Readable, Store, open_cursor
 
 
@@ -40,7 +40,7 @@ def parse_holidays(text: str) -> dict[date, str]:
             day = date.fromisoformat(day_text)
         except ValueError:
             raise Refused("case.holiday_bad", line=line[:40]) from None
-        found[day] = name.strip()[:100] or "Nghỉ lễ"
+        found[day] = name.strip()[:100] or t("case.holiday_default")
     return found
 
 

@@ -20,7 +20,7 @@ from survey_app.admin import audit
 from survey_app.admin.accounts import User
 from survey_app.cases.rules import ANSWERED, CLOSED, IN_PROGRESS, OPEN, PENDING, STATUSES, normalise_code
 from survey_app.core import clock, config
-from survey_app.core.i18n import Refused, pick
+from survey_app.core.i18n import Refused, pick, t
 from survey_app.db.store import Readable, Store, open_cursor
 
 Scope = frozenset[str] | None
@@ -232,7 +232,7 @@ def reply(store: Store, user: User, scope: Scope, case_id: uuid.UUID | str, text
     def change(con: duckdb.DuckDBPyConnection, at: datetime) -> str:
         con.execute("UPDATE cases SET reply = ?, replied_at = ?, status = ?, assignee = coalesce(assignee, ?)"
                     " WHERE case_id = ?", [text, at, ANSWERED, user.username, str(case_id)])
-        return f"{len(text)} ký tự"
+        return t("case.reply_length", n=len(text))  # the audit detail, stored in Vietnamese
 
     _act(store, user, scope, case_id, "reply", (OPEN, IN_PROGRESS, ANSWERED), change)
 

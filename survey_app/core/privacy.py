@@ -7,6 +7,8 @@ import hmac
 import re
 from datetime import date
 
+from survey_app.core.i18n import t
+
 
 def client_hash(ip: str | None, user_agent: str | None, day: date, key: bytes) -> str | None:
     """A daily pseudonym of the device: the same phone today hashes alike, tomorrow differently.
@@ -57,8 +59,8 @@ _PHONE = re.compile(
 _ID_NUMBER = re.compile(r"(?<!\d)(?:\d{12}|\d{9}|0\d{2}(?:[ .\-]\d{3}){3})(?!\d)")
 SCRUBBED = (
     (_EMAIL, "[email]"),
-    (_PHONE, "[số điện thoại]"),
-    (_ID_NUMBER, "[số giấy tờ]"),
+    (_PHONE, t("privacy.phone")),
+    (_ID_NUMBER, t("privacy.id_number")),
 )
 
 

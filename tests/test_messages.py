@@ -1,12 +1,15 @@
 """One catalogue for every user-facing text (survey_app/core/messages.yaml): each key the code asks for
-is there in Vietnamese and English with the same fields, and each key there is asked for somewhere."""
+is there in Vietnamese and English with the same fields, and each key there is asked for somewhere; the
+modules moved to the catalogue hold no Vietnamese text of their own (docstrings and comments aside)."""
 
 from __future__ import annotations
 
 import ast
 import re
 import string
+import unicodedata
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ from survey_app.core.config import PROJECT_DIR
 from survey_app.core.i18n import LANGS, Refused, _catalog, both, t
 
 CODE = ("survey_app", "results")
-# What takes a message key as its first argument.
+# What takes a message key as its first argument, besides every exception class built on these (_takes_a_key).
 TAKES_A_KEY = {"t", "both", "Refused", "Explained", "StoreUnavailable", "DatabaseBusy", "UnknownPlace", "UsageError",
                "__init__"}
 KEY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+")
@@ -28,6 +31,19 @@ def _trees() -> Iterator[tuple[Path, ast.AST]]:
             yield path, ast.parse(path.read_text(encoding="utf-8"))
 
 
+@cache
+def _takes_a_key() -> frozenset[str]:
+    """TAKES_A_KEY and the classes of the code built on one of them (MethodError, PeriodError …), so
+    that `raise PeriodError("period.bad", …)` is seen as asking for a key."""
+    classes = [node for _, tree in _trees() for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    found, grown = set(TAKES_A_KEY), True
+    while grown:
+        new = {c.name for c in classes if any(isinstance(b, ast.Name) and b.id in found for b in c.bases)}
+        grown = not new <= found
+        found |= new
+    return frozenset(found)
+
+
 def _callee(call: ast.Call) -> str:
     func = call.func
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
@@ -38,7 +54,7 @@ def _asked(trees: Iterator[tuple[Path, ast.AST]] | None = None) -> tuple[set[str
     keys, prefixes = set(), set()
     for _, tree in trees or _trees():
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and node.args and _callee(node) in TAKES_A_KEY):
+            if not (isinstance(node, ast.Call) and node.args and _callee(node) in _takes_a_key()):
                 continue
             first = node.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str) and KEY.fullmatch(first.value):
@@ -94,3 +110,69 @@ def test_the_command_line_gets_one_line_vietnamese_then_english() -> None:
 def test_the_scan_would_see_a_missing_key(code: str) -> None:
     keys, prefixes = _asked(iter([(Path("x.py"), ast.parse(code))]))
     assert keys | prefixes in ({"no.such_key"}, {"no.such_"})
+
+
+def test_the_exceptions_built_on_explained_are_seen_to_take_a_key() -> None:
+    assert {"MethodError", "RulesError", "CatalogError", "PeriodError", "BadLink"} <= _takes_a_key()
+
+
+# -- no Vietnamese text outside the catalogue --------------------------------------------------------------
+
+# The modules whose texts all come from the catalogue: a Vietnamese string in them is a text to move there.
+CATALOGUED = (
+    "results/aggregate.py", "results/catalog.py", "results/cchc.py", "results/cli.py", "results/method.py",
+    "results/model.py", "results/priorities.py",
+    "survey_app/admin/dossiers.py", "survey_app/admin/targets.py", "survey_app/admin/units.py",
+    "survey_app/cases/mail.py", "survey_app/cases/settings.py", "survey_app/cases/workflow.py",
+    "survey_app/cli.py", "survey_app/core/files.py", "survey_app/core/periods.py", "survey_app/core/privacy.py",
+    "survey_app/housekeeping.py",
+)
+# Vietnamese strings that are not texts for a reader and so stay in the code, each with its reason:
+# path → the literals. (A pattern that must match Vietnamese words would be one.)
+ALLOWED: dict[str, set[str]] = {}
+# Letters only Vietnamese (and a few other languages) write: a vowel with a tone mark, ă â ê ô ơ ư, đ.
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+_MARKED = {unicodedata.normalize("NFC", vowel + tone) for vowel in "aăâeêioôơuưy" for tone in _TONES} | set("ăâêôơưđ")
+VIETNAMESE = frozenset(_MARKED | {letter.upper() for letter in _MARKED})
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    return {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+
+
+def vietnamese_literals(source: str) -> list[str]:
+    """The string constants of `source` (the pieces of f-strings included, docstrings not) that hold a
+    Vietnamese letter, as "line: text"."""
+    tree = ast.parse(source)
+    docstrings = _docstrings(tree)
+    return [f"{node.lineno}: {node.value}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            and VIETNAMESE.intersection(node.value)]
+
+
+def test_the_catalogued_modules_hold_no_vietnamese_text() -> None:
+    found = {path: [line for line in vietnamese_literals((PROJECT_DIR / path).read_text(encoding="utf-8"))
+                    if line.partition(": ")[2] not in ALLOWED.get(path, set())]
+             for path in CATALOGUED}
+    assert {path: lines for path, lines in found.items() if lines} == {}
+
+
+def test_every_allowed_vietnamese_literal_is_still_there() -> None:
+    for path, literals in ALLOWED.items():
+        present = {line.partition(": ")[2] for line in vietnamese_literals((PROJECT_DIR / path).read_text("utf-8"))}
+        assert literals <= present, path
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ('print("Đã ghi tệp")', ["1: Đã ghi tệp"]),
+    ('raise ValueError(f"{n} phản ánh (cases)")', ["1:  phản ánh (cases)"]),
+    ('NAMES = {"a": "TỔNG HỢP"}', ["1: TỔNG HỢP"]),
+    ('class A:\n    """Lớp."""\n    name = "lớp"', ["3: lớp"]),
+    ('def f():\n    x = 1\n    "không phải docstring"', ["3: không phải docstring"]),
+    ('"""Mô-đun."""\n\n\ndef f():\n    """Hàm."""\n    return "ok"  # bình luận', []),
+    ('KEY = "cli.units_loaded"; DASH = "–"; TIMES = "×"', []),
+])
+def test_the_scan_would_see_a_vietnamese_text(source: str, found: list[str]) -> None:
+    assert vietnamese_literals(source) == found

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from survey_app.core import clock
 from survey_app.core.config import TIMEZONE
+from survey_app.core.i18n import DEFAULT_LANG, t
 
 _LABEL = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4])|-(?P<month>0[1-9]|1[0-2]))?$")
 
@@ -45,13 +46,13 @@ class Period:
     @property
     def title_vi(self) -> str:
         """As a report heading says it: Năm 2026, Quý III/2026, Tháng 9/2026, Từ … đến …."""
-        if self.kind == "year":
-            return f"Năm {self.first.year}"
-        if self.kind == "quarter":
-            return f"Quý {('I', 'II', 'III', 'IV')[(self.first.month - 1) // 3]}/{self.first.year}"
-        if self.kind == "month":
-            return f"Tháng {self.first.month}/{self.first.year}"
-        return f"Từ {self.first:%d/%m/%Y} đến {self.last:%d/%m/%Y}"
+        return self.title(DEFAULT_LANG)
+
+    def title(self, lang: str = DEFAULT_LANG) -> str:
+        """The heading in `lang` (messages.yaml, period.*): Quý III/2026, or Quarter III 2026 in English."""
+        quarter = ("I", "II", "III", "IV")[(self.first.month - 1) // 3]
+        return t(f"period.{self.kind}", lang, year=self.first.year, quarter=quarter, month=self.first.month,
+                 first=self.first, last=self.last)
 
     def previous(self) -> Period:
         """The period of the same length just before, for "change against last period"."""

@@ -18,7 +18,8 @@ from openpyxl.utils import get_column_letter
 
 from results.aggregate import compute
 from results.cases import CaseStats, recent_comments
-from results.export import NOT_ADEQUATE, block_title, neutralise
+from results.export import neutralise
+from results.labels import block_title, unranked
 from results.model import GroupResult, Results
 from results.report import FONT, HEADER_FILL, ReportPdf
 from results.scope import Source, open_cursor
@@ -45,7 +46,7 @@ class Scorecard:
     @property
     def rank_text(self) -> str:
         if self.group.rank is None:
-            return NOT_ADEQUATE if self.group.n else "chưa có phiếu"
+            return unranked(self.group)
         return f"{self.group.rank}/{self.ranked_in_block}"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from results.model import GroupResult
 from survey_app.core.config import BLOCKS
+from survey_app.core.formats import NONE, number
 from survey_app.core.i18n import DEFAULT_LANG, t
 
 
@@ -18,3 +19,8 @@ def block_title(block: str | None, lang: str = DEFAULT_LANG) -> str:
 def unranked(group: GroupResult, lang: str = DEFAULT_LANG) -> str:
     """Why a unit has no rank: too few responses, or none at all."""
     return t("results.not_adequate" if group.n else "doc.no_responses", lang)
+
+
+def percent(value: float | None) -> str:
+    """76,46 % ("–" when there is no figure)."""
+    return NONE if value is None else f"{number(value)} %"

@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from results.cchc import RuleTable, UnitPoints
+from results.labels import block_title
 from results.model import GroupResult, ItemResult, Results
 from results.priorities import ElementPriority, UnitPriorities
-from survey_app.core.config import BLOCKS
-from survey_app.core.formats import neutralise
-from survey_app.core.i18n import t
+from survey_app.core.formats import NONE, neutralise
+from survey_app.core.i18n import DEFAULT_LANG, pick, t
 
 if TYPE_CHECKING:  # openpyxl is imported only when a workbook is written: a JSON answer never waits for it
     from openpyxl import Workbook
-
-NOT_ADEQUATE = t("results.not_adequate")  # the reports are in Vietnamese
+    from openpyxl.worksheet.worksheet import Worksheet
 
 
 def rounded(value: float | None, digits: int = 2) -> float | None:
@@ -35,7 +34,7 @@ def rounded(value: float | None, digits: int = 2) -> float | None:
 @dataclass(frozen=True)
 class Column:
     key: str  # CSV header and JSON-ish id
-    header: str  # Vietnamese heading for people (table, XLSX)
+    header: str  # heading for people (table, XLSX), in the document's language
     get: Callable[[Any], Any]
     decimals: int | None = None  # numbers shown with this many decimals (0: a count)
 
@@ -46,44 +45,56 @@ def _index_column(key: str, header: str, get: Callable[[Any], float | None]) -> 
 
 # -- results as rows --------------------------------------------------------------------------------------
 
-def result_columns(results: Results) -> list[Column]:
+def group_columns(keys: Sequence[str], lang: str = DEFAULT_LANG,
+                  of: Callable[[Any], GroupResult] = lambda row: row) -> list[Column]:
+    """Who a group is and how it stands, with the same headings in every sheet, table and workbook:
+    rank, key, name (or "unit": the name headed as the unit), block, n, adequate, sipas, moe. `of`
+    finds the group in a row."""
+    made = {
+        "rank": Column("rank", t("doc.col.rank", lang), lambda r: of(r).rank),
+        "key": Column("key", t("doc.col.code", lang), lambda r: of(r).key),
+        "name": Column("name", t("doc.col.name", lang), lambda r: of(r).name),
+        "unit": Column("name", t("doc.col.unit", lang), lambda r: of(r).name),
+        "block": Column("block", t("doc.col.block", lang), lambda r: of(r).block),
+        "n": Column("n", t("doc.col.responses", lang), lambda r: of(r).n, 0),
+        "adequate": Column("adequate", t("doc.col.adequate", lang), lambda r: of(r).adequate),
+        "sipas": _index_column("sipas", t("doc.col.sipas", lang), lambda r: of(r).sipas),
+        "moe": _index_column("moe", t("doc.col.moe", lang), lambda r: of(r).moe),
+    }
+    return [made[key] for key in keys]
+
+
+def result_columns(results: Results, lang: str = DEFAULT_LANG) -> list[Column]:
     """One row per group: who, how many, the indices, adequacy, rank and change."""
     columns = [
-        Column("rank", "Hạng", lambda g: g.rank),
-        Column("key", "Mã", lambda g: g.key),
-        Column("name", "Tên", lambda g: g.name),
-        Column("block", "Khối", lambda g: g.block),
-        Column("n", "Số phiếu", lambda g: g.n, 0),
-        Column("required_n", "Cỡ mẫu cần", lambda g: g.required_n, 0),
-        Column("adequate", "Đủ mẫu", lambda g: g.adequate),
-        _index_column("sipas", "SIPAS (%)", lambda g: g.sipas),
-        _index_column("moe", "Sai số ± (điểm)", lambda g: g.moe),
+        *group_columns(("rank", "key", "name", "block", "n"), lang),
+        Column("required_n", t("xlsx.col.required_n", lang), lambda g: g.required_n, 0),
+        *group_columns(("adequate", "sipas", "moe"), lang),
     ]
     if results.previous_period is not None:
-        columns.append(_index_column("change", f"Thay đổi so với {results.previous_period.label}", lambda g: g.change))
+        columns.append(_index_column("change", t("xlsx.col.change", lang, period=results.previous_period.label),
+                                     lambda g: g.change))
     columns += [_index_column(e, e, lambda g, e=e: g.elements.get(e)) for e, _ in results.elements]
     if results.by == "unit":
-        columns += standing_columns()
+        columns += standing_columns(lang)
     columns += [
-        _index_column("overall", "Hài lòng chung (%)", lambda g: g.overall.index if g.overall else None),
-        Column("dossiers", "Số hồ sơ", lambda g: g.dossiers, 0),
-        _index_column("response_rate", "Tỷ lệ phản hồi (%)", lambda g: g.response_rate),
-        _index_column("qd766_ratio", "Tỷ lệ hài lòng QĐ 766 (%)", lambda g: g.qd766_ratio),
+        _index_column("overall", t("xlsx.col.overall", lang), lambda g: g.overall.index if g.overall else None),
+        Column("dossiers", t("xlsx.col.dossiers", lang), lambda g: g.dossiers, 0),
+        _index_column("response_rate", t("xlsx.col.response_rate", lang), lambda g: g.response_rate),
+        _index_column("qd766_ratio", t("xlsx.col.qd766_ratio", lang), lambda g: g.qd766_ratio),
     ]
     if results.by in ("unit", "block"):
         columns += [
-            Column("cases_opened", "Phản ánh", lambda g: g.cases.opened if g.cases else None),
-            Column("cases_on_time_pct", "Trả lời đúng hạn (%)", lambda g: g.cases.on_time_pct if g.cases else None, 1),
-            Column("cases_median_hours", "Thời gian trả lời (giờ, trung vị)",
+            Column("cases_opened", t("xlsx.col.cases_opened", lang), lambda g: g.cases.opened if g.cases else None),
+            Column("cases_on_time_pct", t("doc.col.on_time_pct", lang),
+                   lambda g: g.cases.on_time_pct if g.cases else None, 1),
+            Column("cases_median_hours", t("xlsx.col.cases_median_hours", lang),
                    lambda g: g.cases.median_hours if g.cases else None, 1),
         ]
     return columns
 
 
-VS_BLOCK_VI = {"above": "cao hơn", "below": "thấp hơn", "same": "không khác biệt"}
-
-
-def standing_columns() -> list[Column]:
+def standing_columns(lang: str = DEFAULT_LANG) -> list[Column]:
     """Rank interval, standing against the block's mean, tied band, and the year's target."""
     def interval(g: GroupResult) -> str | None:
         return None if g.rank_low is None else f"{g.rank_low}–{g.rank_high}"
@@ -92,24 +103,25 @@ def standing_columns() -> list[Column]:
         return lambda g: None if g.outlook is None else get(g.outlook)
 
     return [
-        Column("rank_interval", "Khoảng hạng 95 %", interval),
-        Column("vs_block", "So với trung bình khối", lambda g: VS_BLOCK_VI.get(g.vs_block or "")),
-        Column("rank_band", "Nhóm hạng", lambda g: g.rank_band),
-        _index_column("target", "Chỉ tiêu năm", outlook(lambda o: o.target)),
-        _index_column("gap", "Chênh lệch với chỉ tiêu", outlook(lambda o: o.gap)),
-        _index_column("projected", "Dự báo cuối năm", outlook(lambda o: o.projected)),
-        _index_column("p_target", "Xác suất đạt chỉ tiêu", outlook(lambda o: o.p_target)),
+        Column("rank_interval", t("xlsx.col.rank_interval", lang), interval),
+        Column("vs_block", t("xlsx.col.vs_block", lang),
+               lambda g: t(f"dash.vs_block.{g.vs_block}", lang) if g.vs_block else None),
+        Column("rank_band", t("xlsx.col.rank_band", lang), lambda g: g.rank_band),
+        _index_column("target", t("xlsx.col.target", lang), outlook(lambda o: o.target)),
+        _index_column("gap", t("xlsx.col.gap", lang), outlook(lambda o: o.gap)),
+        _index_column("projected", t("xlsx.col.projected", lang), outlook(lambda o: o.projected)),
+        _index_column("p_target", t("xlsx.col.p_target", lang), outlook(lambda o: o.p_target)),
     ]
 
 
-def provenance_columns(results: Results, table: RuleTable | None = None) -> list[Column]:
+def provenance_columns(results: Results, table: RuleTable | None = None, lang: str = DEFAULT_LANG) -> list[Column]:
     """The same on every row, so a CSV file still says which rules and versions produced it."""
-    columns = [Column("period", "Kỳ", lambda _: results.period.label),
-               Column("rule_set", "Quy tắc", lambda _: results.method.name),
-               Column("instrument_versions", "Phiên bản bộ câu hỏi",
+    columns = [Column("period", t("xlsx.col.period", lang), lambda _: results.period.label),
+               Column("rule_set", t("xlsx.col.rule_set", lang), lambda _: results.method.name),
+               Column("instrument_versions", t("doc.instrument_versions", lang),
                       lambda _: " ".join(f"{results.instrument.id}@{v}" for v in results.instrument_versions))]
     if table is not None:
-        columns.append(Column("cchc_rules", "Bảng điểm CCHC", lambda _: table.name))
+        columns.append(Column("cchc_rules", t("doc.cchc_table", lang), lambda _: table.name))
     return columns
 
 
@@ -120,7 +132,7 @@ def ordered_groups(results: Results) -> list[GroupResult]:
     return list(results.groups)
 
 
-def points_columns(points: Sequence[UnitPoints]) -> list[Column]:
+def points_columns(points: Sequence[UnitPoints], lang: str = DEFAULT_LANG) -> list[Column]:
     criteria = list(dict.fromkeys(c.rule.criterion for p in points for c in p.criteria))
     elements = list(dict.fromkeys(e for p in points for e in p.group.elements))
 
@@ -128,17 +140,13 @@ def points_columns(points: Sequence[UnitPoints]) -> list[Column]:
         return next((c.points for c in p.criteria if c.rule.criterion == code), None)
 
     return [
-        Column("key", "Mã", lambda p: p.group.key),
-        Column("name", "Đơn vị", lambda p: p.group.name),
-        Column("block", "Khối", lambda p: p.group.block),
-        Column("rank", "Hạng", lambda p: p.group.rank),
-        Column("n", "Số phiếu", lambda p: p.group.n, 0),
-        Column("adequate", "Đủ mẫu", lambda p: p.group.adequate),
-        _index_column("sipas", "SIPAS (%)", lambda p: p.group.sipas),
-        *[_index_column(f"points_{c}", f"Điểm tiêu chí {c}", lambda p, c=c: criterion_points(p, c)) for c in criteria],
-        _index_column("points", "Tổng điểm", lambda p: p.points),
-        _index_column("max_points", "Điểm tối đa", lambda p: p.max_points),
-        *[_index_column(f"cost_{e}", f"Điểm mất do {e}", lambda p, e=e: p.element_costs.get(e)) for e in elements],
+        *group_columns(("key", "unit", "block", "rank", "n", "adequate", "sipas"), lang, of=lambda p: p.group),
+        *[_index_column(f"points_{c}", t("xlsx.col.criterion_points", lang, criterion=c),
+                        lambda p, c=c: criterion_points(p, c)) for c in criteria],
+        _index_column("points", t("xlsx.col.points", lang), lambda p: p.points),
+        _index_column("max_points", t("xlsx.col.max_points", lang), lambda p: p.max_points),
+        *[_index_column(f"cost_{e}", t("xlsx.col.element_cost", lang, element=e),
+                        lambda p, e=e: p.element_costs.get(e)) for e in elements],
     ]
 
 
@@ -158,19 +166,19 @@ def to_csv(columns: Sequence[Column], rows: Iterable[Any]) -> str:
     return out.getvalue()
 
 
-def _shown(value: Any, decimals: int | None) -> str:
+def _shown(value: Any, decimals: int | None, lang: str) -> str:
     if value is None:
-        return "–"
+        return NONE
     if isinstance(value, bool):
-        return "có" if value else NOT_ADEQUATE
+        return t("doc.yes" if value else "results.not_adequate", lang)
     if decimals is not None and isinstance(value, float):
-        return f"{value:.{decimals}f}"
+        return f"{value:.{decimals}f}"  # like the CSV, for programs (results/README.md), not core.formats
     return str(value)
 
 
-def to_table(columns: Sequence[Column], rows: Iterable[Any]) -> str:
-    """A plain aligned table for a terminal."""
-    cells = [[c.header for c in columns]] + [[_shown(c.get(r), c.decimals) for c in columns] for r in rows]
+def to_table(columns: Sequence[Column], rows: Iterable[Any], lang: str = DEFAULT_LANG) -> str:
+    """A plain aligned table for a terminal; `lang` as the columns were made in."""
+    cells = [[c.header for c in columns]] + [[_shown(c.get(r), c.decimals, lang) for c in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -236,39 +244,41 @@ def points_json(points: Sequence[UnitPoints], table: RuleTable, results: Results
 
 # -- XLSX ------------------------------------------------------------------------------------------------
 
-def _item_rows(results: Results) -> tuple[list[Column], list[tuple[GroupResult, str, ItemResult]]]:
+def _item_rows(results: Results, lang: str) -> tuple[list[Column], list[tuple[GroupResult, str, ItemResult]]]:
     codes = sorted({code for g in results.groups for i in g.items.values() for code in i.counts})
-    texts = {i.id: i.text["vi"] for i in results.instrument.answer_items.values()}
+    texts = {i.id: pick(i.text, lang) for i in results.instrument.answer_items.values()}
     element_of = {i: e for e, ids in results.elements for i in ids}
     rows = [(g, element_of.get(i, "HL"), item) for g in ordered_groups(results)
             for i, item in [*g.items.items(), *([(g.overall.item_id, g.overall)] if g.overall else [])]]
     columns = [
-        Column("key", "Mã", lambda r: r[0].key), Column("name", "Tên", lambda r: r[0].name),
-        Column("element", "Chỉ số thành phần", lambda r: r[1]), Column("item", "Tiêu chí", lambda r: r[2].item_id),
-        Column("text", "Nội dung", lambda r: texts.get(r[2].item_id, "")),
+        *group_columns(("key", "name"), lang, of=lambda r: r[0]),
+        Column("element", t("xlsx.elements", lang), lambda r: r[1]),
+        Column("item", t("xlsx.items", lang), lambda r: r[2].item_id),
+        Column("text", t("xlsx.col.text", lang), lambda r: texts.get(r[2].item_id, "")),
         *[Column(f"n{c}", f"n{c}", lambda r, c=c: r[2].counts.get(c, 0), 0) for c in codes],
-        Column("na", "Không áp dụng", lambda r: r[2].na, 0), Column("n", "Số trả lời", lambda r: r[2].n, 0),
-        Column("satisfied", "Hài lòng", lambda r: r[2].satisfied),
-        _index_column("pct", "S_i (%)", lambda r: r[2].index),
+        Column("na", t("xlsx.col.na", lang), lambda r: r[2].na, 0),
+        Column("n", t("xlsx.col.answers", lang), lambda r: r[2].n, 0),
+        Column("satisfied", t("xlsx.col.satisfied", lang), lambda r: r[2].satisfied),
+        _index_column("pct", t("xlsx.col.item_index", lang), lambda r: r[2].index),
     ]
     return columns, rows
 
 
-def _choice_rows(results: Results) -> tuple[list[Column], list[tuple[GroupResult, str, str]]]:
+def _choice_rows(results: Results, lang: str) -> tuple[list[Column], list[tuple[GroupResult, str, str]]]:
     questions = {q.id: q for q in results.instrument.questions}
     rows = [(g, q, o) for g in ordered_groups(results) for q, c in g.questions.items()
             if c.section in ("perception", "expectation") for o in c.counts]
 
     def option_text(question_id: str, option_id: str) -> str:
-        return next((o.text["vi"] for o in questions[question_id].options if o.id == option_id), option_id)
+        return next((pick(o.text, lang) for o in questions[question_id].options if o.id == option_id), option_id)
 
     columns = [
-        Column("key", "Mã", lambda r: r[0].key), Column("name", "Tên", lambda r: r[0].name),
-        Column("question", "Câu hỏi", lambda r: questions[r[1]].text["vi"]),
-        Column("option", "Lựa chọn", lambda r: option_text(r[1], r[2])),
-        Column("count", "Số lượt chọn", lambda r: r[0].questions[r[1]].counts[r[2]], 0),
-        Column("base", "Mẫu số", lambda r: r[0].questions[r[1]].base, 0),
-        _index_column("pct", "Tỷ lệ (%)", lambda r: r[0].questions[r[1]].shares[r[2]]),
+        *group_columns(("key", "name"), lang, of=lambda r: r[0]),
+        Column("question", t("xlsx.col.question", lang), lambda r: pick(questions[r[1]].text, lang)),
+        Column("option", t("xlsx.col.option", lang), lambda r: option_text(r[1], r[2])),
+        Column("count", t("xlsx.col.chosen", lang), lambda r: r[0].questions[r[1]].counts[r[2]], 0),
+        Column("base", t("xlsx.col.base", lang), lambda r: r[0].questions[r[1]].base, 0),
+        _index_column("pct", t("xlsx.col.share", lang), lambda r: r[0].questions[r[1]].shares[r[2]]),
     ]
     return columns, rows
 
@@ -279,7 +289,20 @@ def _excel_format(decimals: int) -> str:
     return "#,##0" if decimals == 0 else "0." + "0" * decimals
 
 
-def _sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Iterable[Any]) -> None:
+def new_book() -> Workbook:
+    """An empty workbook: write_sheet adds the sheets."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    return book
+
+
+def write_sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Iterable[Any],
+                freeze: str = "A2") -> Worksheet:
+    """A sheet: the headings, a row per row (text neutralised, numbers kept numbers, shown with the
+    column's decimals), widths from the headings; scrolling keeps the headings (and what is left of
+    `freeze`) in view."""
     from openpyxl.utils import get_column_letter
 
     sheet = book.create_sheet(title[:31])
@@ -292,63 +315,63 @@ def _sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Iterable
             for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
                 cell.number_format = _excel_format(column.decimals)
         sheet.column_dimensions[letter].width = min(60, max(10, len(column.header) + 2))
-    sheet.freeze_panes = "A2"
+    sheet.freeze_panes = freeze
+    return sheet
 
 
-def _notes(results: Results, table: RuleTable | None) -> list[tuple[str, Any]]:
+def _notes(results: Results, table: RuleTable | None, lang: str) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [
-        ("Kỳ báo cáo", f"{results.period.title_vi} ({results.period.label})"),
-        ("Kỳ so sánh", results.previous_period.label if results.previous_period else "–"),
-        ("Nhóm theo", results.by),
-        ("Bộ câu hỏi", results.instrument.id),
-        ("Phiên bản bộ câu hỏi", ", ".join(results.instrument_versions)),
-        ("Trạng thái phiếu được tính", ", ".join(results.statuses)),
-        ("Quy tắc tính (rule set)", results.method.name),
+        (t("xlsx.note.period", lang), f"{results.period.title(lang)} ({results.period.label})"),
+        (t("xlsx.note.previous", lang), results.previous_period.label if results.previous_period else NONE),
+        (t("xlsx.note.by", lang), results.by),
+        (t("xlsx.note.instrument", lang), results.instrument.id),
+        (t("doc.instrument_versions", lang), ", ".join(results.instrument_versions)),
+        (t("xlsx.note.statuses", lang), ", ".join(results.statuses)),
+        (t("xlsx.note.rule_set", lang), results.method.name),
         *[(f"  {key}", json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value)
           for key, value in results.method.describe().items() if key != "name"],
-        ("Thời điểm tính", results.computed_at.strftime("%d/%m/%Y %H:%M (giờ Việt Nam)")),
-        *[("Ghi chú", note) for note in results.notes],
+        (t("xlsx.note.computed_at", lang), t("xlsx.note.computed_at_value", lang, at=results.computed_at)),
+        *[(t("doc.notes", lang), note) for note in results.notes],
     ]
     if table is not None:
-        rows += [("Bảng điểm CCHC", table.name), ("  tiêu đề", table.title), ("  nguồn", table.source),
-                 ("  là ví dụ", "CÓ — không phải quy định chính thức" if table.example else "không")]
+        example = t("xlsx.note.example_yes" if table.example else "xlsx.note.example_no", lang)
+        rows += [(t("doc.cchc_table", lang), table.name), (f"  {t('xlsx.note.cchc_title', lang)}", table.title),
+                 (f"  {t('xlsx.note.cchc_source', lang)}", table.source),
+                 (f"  {t('xlsx.note.cchc_example', lang)}", example)]
     return rows
 
 
-def write_xlsx(results: Results, path: str | Path, points: Sequence[UnitPoints] | None = None,
-               table: RuleTable | None = None) -> None:
-    """Ranking sheet per block (or one results sheet), elements, items with counts, choices, notes."""
-    from openpyxl import Workbook
+def _notes_sheet(book: Workbook, results: Results, table: RuleTable | None, lang: str) -> None:
+    """The last sheet of a workbook: what was counted, by which rules and versions, when."""
+    columns = [Column("what", t("xlsx.col.what", lang), lambda r: r[0]),
+               Column("value", t("xlsx.col.value", lang), lambda r: r[1])]
+    sheet = write_sheet(book, t("doc.notes", lang), columns, _notes(results, table, lang))
+    sheet.column_dimensions["B"].width = 100
 
-    book = Workbook()
-    book.remove(book.active)
-    main = result_columns(results)
+
+def write_xlsx(results: Results, path: str | Path, points: Sequence[UnitPoints] | None = None,
+               table: RuleTable | None = None, lang: str = DEFAULT_LANG) -> None:
+    """Ranking sheet per block (or one results sheet), elements, items with counts, choices, notes."""
+    book = new_book()
+    main = result_columns(results, lang)
     if results.by == "unit":
         for block, groups in results.blocks().items():
-            _sheet(book, block_title(block), main, groups)  # e.g. "Khối Sở, ban, ngành"
+            write_sheet(book, block_title(block, lang), main, groups)  # e.g. "Khối Sở, ban, ngành"
     else:
-        _sheet(book, "Kết quả", main, ordered_groups(results))
+        write_sheet(book, t("xlsx.sheet.results", lang), main, ordered_groups(results))
     element_keys = {"key", "name", "n", "sipas", "moe", "overall"} | {e for e, _ in results.elements}
-    _sheet(book, "Chỉ số thành phần", [c for c in main if c.key in element_keys], ordered_groups(results))
-    _sheet(book, "Tiêu chí", *_item_rows(results))
-    _sheet(book, "Nhận định, mong đợi", *_choice_rows(results))
+    write_sheet(book, t("xlsx.elements", lang), [c for c in main if c.key in element_keys], ordered_groups(results))
+    write_sheet(book, t("xlsx.items", lang), *_item_rows(results, lang))
+    write_sheet(book, t("xlsx.sheet.choices", lang), *_choice_rows(results, lang))
     if points is not None:
-        _sheet(book, "Điểm CCHC", points_columns(points), points)
-    notes = [Column("what", "Mục", lambda r: r[0]), Column("value", "Giá trị", lambda r: r[1])]
-    _sheet(book, "Ghi chú", notes, _notes(results, table))
-    book["Ghi chú"].column_dimensions["B"].width = 100
+        write_sheet(book, t("doc.cchc_points", lang), points_columns(points, lang), points)
+    _notes_sheet(book, results, table, lang)
     book.save(path)
-
-
-def block_title(block: str | None) -> str:
-    return BLOCKS.get(block or "", block or "")
 
 
 # -- priorities (results/priorities.py) ------------------------------------------------------------------
 
-QUADRANT_VI = {"concentrate": "Tập trung cải thiện", "keep_up": "Duy trì", "low_priority": "Ưu tiên thấp",
-               "possible_overkill": "Có thể thừa nguồn lực"}
-METHOD_VI = {"relative_weights": "trọng số tương đối (Johnson 2000)", "spearman": "tương quan Spearman (mẫu nhỏ)"}
+PRIORITY_METHODS = ("relative_weights", "spearman")  # results/priorities.py; their names: xlsx.method.*
 
 
 def priorities_json(found: Sequence[UnitPriorities], results: Results) -> str:
@@ -369,32 +392,34 @@ def priority_rows(found: Sequence[UnitPriorities]) -> list[tuple[UnitPriorities,
     return [(u, e) for u in found for e in (u.elements or (None,))]
 
 
-def priority_columns() -> list[Column]:
+def priority_columns(lang: str = DEFAULT_LANG) -> list[Column]:
     def element(get: Callable[[ElementPriority], Any]) -> Callable[[tuple[Any, ElementPriority | None]], Any]:
         return lambda row: None if row[1] is None else get(row[1])
 
+    def method(unit: UnitPriorities) -> str | None:
+        return t(f"xlsx.method.{unit.method}", lang) if unit.method in PRIORITY_METHODS else unit.note
+
     return [
-        Column("unit_id", "Mã", lambda r: r[0].unit_id),
-        Column("name", "Đơn vị", lambda r: r[0].name),
-        Column("n", "Số phiếu", lambda r: r[0].n),
-        Column("method", "Phương pháp", lambda r: METHOD_VI.get(r[0].method or "", r[0].note)),
-        Column("priority", "Thứ tự ưu tiên", element(lambda e: e.priority)),
-        Column("element", "Thành phần", element(lambda e: e.element)),
-        _index_column("performance", "Kết quả S_e (%)", element(lambda e: e.performance)),
-        Column("importance", "Mức quan trọng", element(lambda e: e.importance), 3),
-        Column("importance_low", "Quan trọng: cận dưới 95 %", element(lambda e: e.importance_low), 3),
-        Column("importance_high", "Quan trọng: cận trên 95 %", element(lambda e: e.importance_high), 3),
-        _index_column("potential", "Tiềm năng cải thiện", element(lambda e: e.potential)),
-        _index_column("points_at_stake", "Điểm CCHC có thể tăng", element(lambda e: e.points_at_stake)),
-        Column("quadrant", "Nhóm", element(lambda e: QUADRANT_VI.get(e.quadrant or ""))),
+        Column("unit_id", t("doc.col.code", lang), lambda r: r[0].unit_id),
+        Column("name", t("doc.col.unit", lang), lambda r: r[0].name),
+        Column("n", t("doc.col.responses", lang), lambda r: r[0].n),
+        Column("method", t("xlsx.col.method", lang), lambda r: method(r[0])),
+        Column("priority", t("xlsx.col.priority", lang), element(lambda e: e.priority)),
+        Column("element", t("doc.col.element", lang), element(lambda e: e.element)),
+        _index_column("performance", t("xlsx.col.performance", lang), element(lambda e: e.performance)),
+        Column("importance", t("xlsx.col.importance", lang), element(lambda e: e.importance), 3),
+        Column("importance_low", t("xlsx.col.importance_low", lang), element(lambda e: e.importance_low), 3),
+        Column("importance_high", t("xlsx.col.importance_high", lang), element(lambda e: e.importance_high), 3),
+        _index_column("potential", t("xlsx.col.potential", lang), element(lambda e: e.potential)),
+        _index_column("points_at_stake", t("xlsx.col.points_at_stake", lang), element(lambda e: e.points_at_stake)),
+        Column("quadrant", t("xlsx.col.quadrant", lang),
+               element(lambda e: t(f"dash.quadrant.{e.quadrant}", lang) if e.quadrant else None)),
     ]
 
 
 def write_priorities_xlsx(found: Sequence[UnitPriorities], results: Results, path: str | Path,
-                          table: RuleTable | None = None) -> None:
-    book = Workbook()
-    book.remove(book.active)
-    _sheet(book, "Ưu tiên cải thiện", priority_columns(), priority_rows(found))
-    notes = [Column("what", "Mục", lambda r: r[0]), Column("value", "Giá trị", lambda r: r[1])]
-    _sheet(book, "Ghi chú", notes, _notes(results, table))
+                          table: RuleTable | None = None, lang: str = DEFAULT_LANG) -> None:
+    book = new_book()
+    write_sheet(book, t("xlsx.sheet.priorities", lang), priority_columns(lang), priority_rows(found))
+    _notes_sheet(book, results, table, lang)
     book.save(path)

@@ -99,3 +99,41 @@ def test_the_period_report_lists_the_units_cases(db: str, tmp_path: object) -> N
     text = " ".join(page.extract_text() for page in PdfReader(out).pages)
     section = text[text.index("Phản ánh của người dân"):]
     assert "Sở Tài chính 4 50,00 1 30" in section.replace("\n", " ")  # the one number format
+
+
+def test_the_scorecard_takes_its_words_from_the_catalogue_in_either_language(db: str, tmp_path: object) -> None:
+    import re
+    from pathlib import Path
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    from results.scorecard import parse_month, write_scorecards
+    from survey_app.core.i18n import t
+
+    folders = {lang: Path(str(tmp_path)) / lang for lang in ("vi", "en")}
+    with open_store(db, read_only=True) as store:
+        write_scorecards(store, parse_month("2026-04"), folders["vi"], "so-tai-chinh")  # the default
+        written = write_scorecards(store, parse_month("2026-04"), folders["en"], "so-tai-chinh", lang="en")
+    assert [p.name for p in written] == ["phieu-2026-04-so-tai-chinh.pdf", "tong-hop-2026-04.xlsx"]  # any language
+    texts = {lang: " ".join(PdfReader(folder / "phieu-2026-04-so-tai-chinh.pdf").pages[0].extract_text().split())
+             for lang, folder in folders.items()}
+    assert "PHIẾU KẾT QUẢ HÀI LÒNG — THÁNG 4/2026" in texts["vi"]
+    assert "SATISFACTION SCORECARD — 4/2026" in texts["en"] and "Tháng" not in texts["en"]
+    headings = ("scorecard.overall", "scorecard.sipas", "scorecard.change", "scorecard.rank", "scorecard.weakest",
+                "scorecard.elements", "doc.col.element", "doc.cases", "scorecard.on_time", "scorecard.overdue",
+                "scorecard.median_hours", "scorecard.comments")
+    for lang, other in (("vi", "en"), ("en", "vi")):
+        for key in headings:
+            assert t(key, lang) in texts[lang] and t(key, other) not in texts[lang], (lang, key)
+    assert "Tiếp cận dịch vụ" in texts["vi"] and "Access to the service" in texts["en"]  # the questionnaire's words
+    assert "50 % of the complaints" in texts["en"] and "30 hours" in texts["en"]
+    sheets = {lang: load_workbook(folder / "tong-hop-2026-04.xlsx").worksheets[0] for lang, folder in folders.items()}
+    assert (sheets["vi"].title, sheets["en"].title) == ("Tổng hợp", "Summary")
+    header = [c.value for c in sheets["en"][1]]
+    assert header[:5] == ["Unit id", "Unit", "Block", "Responses", "SIPAS (%)"]
+    assert not [h for h in header if re.search(r"[à-ỹĐđ]", str(h))]
+    assert len(header) == len(list(sheets["vi"][1]))
+    row = dict(zip(header, [c.value for c in sheets["en"][2]], strict=True))
+    assert (row["Unit id"], row["Complaints received"], row["Overdue"], row["Block"]) == ("so-tai-chinh", 4, 1,
+                                                                                          "Departments")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from results.export import (
 )
 from results.model import Results
 from survey_app.core import config
+from survey_app.core.i18n import t
 from survey_app.db.store import Store
 
 SMALL = Method(name="small", min_sample=2)
@@ -103,6 +105,61 @@ def test_pdf_report_has_the_title_and_block_rankings(store: Store, results: Resu
     assert "Xếp hạng Khối Sở, ban, ngành" in text and "Xếp hạng Khối quận, huyện, thị xã" in text
     assert "Sở Tài chính" in text and "55,58" in text and "Quận Đống Đa" in text
     assert "Quý I/2026" in text
+
+
+VIETNAMESE_LETTER = re.compile(r"[À-ÃÈ-ÊÌÍÒ-ÕÙÚÝà-ãè-êìíò-õùúýĂăĐđĨĩŨũƠơƯưẠ-ỹ]")
+
+
+def _headings(path: Path) -> dict[str, list[str]]:
+    """Each sheet's name → its heading row and, on the notes sheet, the labels of column A."""
+    book = load_workbook(path)
+    notes = book.worksheets[-1]
+    return {**{sheet.title: [str(c.value) for c in sheet[1]] for sheet in book.worksheets},
+            "notes column A": [str(row[0].value) for row in notes.iter_rows(min_row=2)]}
+
+
+def test_the_workbook_takes_its_words_from_the_catalogue_in_either_language(results: Results, tmp_path: Path) -> None:
+    table = load_rules(config.PROJECT_DIR / "results" / "rules" / "vi-du-ha-noi.yaml")
+    for lang in ("vi", "en"):
+        write_xlsx(results, tmp_path / f"{lang}.xlsx", cchc_points(results, table), table, lang=lang)
+    vi, en = _headings(tmp_path / "vi.xlsx"), _headings(tmp_path / "en.xlsx")
+    assert list(vi)[:7] == ["Khối Sở, ban, ngành", "Khối quận, huyện, thị xã", "Chỉ số thành phần", "Tiêu chí",
+                            "Nhận định, mong đợi", "Điểm CCHC", "Ghi chú"]  # the default: Vietnamese, as before
+    assert list(en)[:7] == ["Departments", "Districts and towns", "Element indices", "Items",
+                            "Perceptions, expectations", "CCHC points", "Notes"]
+    assert en["Departments"][:5] == ["Rank", "Code", "Name", "Block", "Responses"]
+    assert "Change since 2025-Q4" in en["Departments"] and "Against the block mean" in en["Departments"]
+    for (vi_sheet, vi_words), (en_sheet, en_words) in zip(vi.items(), en.items(), strict=True):
+        assert len(vi_words) == len(en_words), en_sheet  # the same columns, each heading translated
+        assert not VIETNAMESE_LETTER.search(en_sheet) and not any(VIETNAMESE_LETTER.search(w) for w in en_words), \
+            (en_sheet, [w for w in en_words if VIETNAMESE_LETTER.search(w)])
+        assert any(VIETNAMESE_LETTER.search(w) for w in vi_words), vi_sheet
+    notes = load_workbook(tmp_path / "en.xlsx")["Notes"]
+    entries = {row[0].value: row[1].value for row in notes.iter_rows(min_row=2)}
+    assert entries["Reporting period"] == "Quarter I 2026 (2026-Q1)"
+    assert entries["  an example"] == "YES — not an official rule"
+
+
+def _text(path: Path) -> str:
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(path).pages).split())
+
+
+def test_the_report_takes_its_words_from_the_catalogue_in_either_language(store: Store, results: Results,
+                                                                          tmp_path: Path) -> None:
+    blocks = compute(store, "2026-Q1", by="block", method=SMALL)
+    report.write_report(results, blocks, tmp_path / "vi.pdf")  # the default
+    report.write_report(results, blocks, tmp_path / "en.pdf", lang="en")
+    texts = {"vi": _text(tmp_path / "vi.pdf"), "en": _text(tmp_path / "en.pdf")}
+    headings = ("report.title", "report.overview", "report.ranking", "report.col.band", "report.col.rank",
+                "report.col.moe", "doc.cases", "report.no_cases", "doc.notes")
+    for lang, other in (("vi", "en"), ("en", "vi")):
+        for key in headings:  # each in its own language only ({block}: the first ranking's)
+            assert t(key, lang, block=t("block.so", lang)) in texts[lang], (lang, key)
+            assert t(key, other, block=t("block.so", other)) not in texts[lang], (lang, key)
+    assert "Xếp hạng Khối Sở, ban, ngành" in texts["vi"] and "Ranking: Departments" in texts["en"]
+    assert "Quý I/2026" in texts["vi"] and "Quarter I 2026" in texts["en"]
+    assert "Trang 1/" in texts["vi"] and "page 1 of" in texts["en"] and "Trang" not in texts["en"]
+    assert "55,58" in texts["en"] and "55.58" not in texts["en"]  # one number format, whatever the language
 
 
 def test_pdf_without_a_vietnamese_font_fails_clearly(results: Results, store: Store, tmp_path: Path,

@@ -43,21 +43,16 @@ class Period:
     def days(self) -> int:
         return (self.last - self.first).days + 1
 
-    def title(self, lang: str = DEFAULT_LANG) -> str:
-        """As a report heading says it: Năm 2026, Quý III/2026, Tháng 9/2026, Từ … đến … (in `lang`)."""
-        year = self.first.year
-        if self.kind == "year":
-            return t("period.year", lang, year=year)
-        if self.kind == "quarter":
-            return t(f"period.quarter.{(self.first.month - 1) // 3 + 1}", lang, year=year)
-        if self.kind == "month":
-            return t("period.month", lang, month=self.first.month, year=year)
-        return t("period.range", lang, first=self.first, last=self.last)
-
     @property
     def title_vi(self) -> str:
-        """The heading in Vietnamese, as the reports say it."""
-        return self.title("vi")
+        """As a report heading says it: Năm 2026, Quý III/2026, Tháng 9/2026, Từ … đến …."""
+        return self.title(DEFAULT_LANG)
+
+    def title(self, lang: str = DEFAULT_LANG) -> str:
+        """The heading in `lang` (messages.yaml, period.*): Quý III/2026, or Quarter III 2026 in English."""
+        quarter = ("I", "II", "III", "IV")[(self.first.month - 1) // 3]
+        return t(f"period.{self.kind}", lang, year=self.first.year, quarter=quarter, month=self.first.month,
+                 first=self.first, last=self.last)
 
     def previous(self) -> Period:
         """The period of the same length just before, for "change against last period"."""

@@ -28,6 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
 LAPTOP = {"width": 1366, "height": 768}
 ARTIFACTS = config.PROJECT_DIR / "test-artifacts"
+NOT_RUNNING = "[data-testid=stApp][data-test-script-state=notRunning]"  # the page shows no run in progress
 
 
 @dataclass
@@ -219,7 +220,7 @@ def rerun(page: Page, timeout_ms: float = 45_000) -> Iterator[None]:
                 runs.socket.wait_for_event("framereceived", timeout=min(left, 1000))
             except PlaywrightError:  # no frame yet, or the socket closed: look again at which socket is current
                 continue
-    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for()
+    page.locator(NOT_RUNNING).wait_for()
 
 
 def settled_layout(page: Page) -> None:

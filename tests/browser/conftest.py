@@ -230,9 +230,9 @@ def settled_layout(page: Page) -> None:
     page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
-def open_app(page: Page, url: str) -> None:
+def open_app(page: Page, url: str, timeout_ms: float = 45_000) -> None:
     """Go to `url` and wait until the app's first run has drawn the page."""
-    with rerun(page):
+    with rerun(page, timeout_ms):
         page.goto(url)
 
 

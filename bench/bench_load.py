@@ -22,23 +22,25 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 from playwright.async_api import Browser, Page, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from survey_app import front
 from survey_app.admin.units import DEFAULT_COUNTER, read_units_csv
 from survey_app.core import config
-from tests.browser.conftest import CHROMIUM, PHONE, LiveApp, start_app
+from tests.browser.conftest import CHROMIUM, NOT_RUNNING, PHONE, LiveApp, Runs, start_app
 from tests.browser.test_form_browser import survey_link
 
 PAGE_TIMEOUT_MS = 90_000
 THANKS = "Cảm ơn Ông/Bà!"
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 
 @dataclass
@@ -48,27 +50,60 @@ class Session:
     error: str | None = None
 
 
-async def _idle(page: Page) -> None:
-    await page.wait_for_timeout(150)
-    await page.locator(IDLE).wait_for()
+_RUNS: dict[Page, Runs] = {}
+
+
+def watch_runs(page: Page) -> None:
+    """Follow the page's WebSocket to the app, for `rerun` (tests/browser/conftest.py's Runs, in async)."""
+    runs = _RUNS[page] = Runs()
+    page.on("websocket", runs.watch)
+    page.on("request", runs.navigating)
+    page.on("close", lambda closed: _RUNS.pop(closed, None))
+
+
+@asynccontextmanager
+async def rerun(page: Page) -> AsyncIterator[None]:
+    """Around an action that makes the app run again: wait until the run it asked for has ended and the
+    page is drawn (the async twin of tests/browser/conftest.py's `rerun`)."""
+    runs = _RUNS[page]
+    mark = runs.frames
+    yield
+    deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+    while not runs.done_since(mark):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the app did not finish the run asked for within {PAGE_TIMEOUT_MS / 1000:g} s")
+        if runs.socket is None or runs.socket.is_closed():
+            await page.wait_for_event("websocket")
+        else:
+            try:  # slices of a second at most: a socket replaced meanwhile is noticed
+                await runs.socket.wait_for_event("framereceived", timeout=1000)
+            except PlaywrightError:
+                continue
+    await page.locator(NOT_RUNNING).wait_for()
+
+
+async def open_form(page: Page, url: str) -> None:
+    """Open the link and wait until the app's first run has drawn the page."""
+    async with rerun(page):
+        await page.goto(url)
 
 
 async def _answer_quick(page: Page) -> None:
-    await page.locator(".st-key-r_HL1").get_by_role("radio", name="Hài lòng", exact=True).tap()
-    await _idle(page)
+    async with rerun(page):  # nhanh-3 has no st.form: the face reruns the form
+        await page.locator(".st-key-r_HL1").get_by_role("radio", name="Hài lòng", exact=True).tap()
 
 
 async def _answer_full(page: Page) -> None:
-    await page.get_by_text("Đã nhận kết quả (được cấp").tap()
-    await page.get_by_role("button", name="Tiếp tục →").tap()
-    await _idle(page)
+    await page.get_by_text("Đã nhận kết quả (được cấp").tap()  # in the step's st.form: no rerun
+    async with rerun(page):
+        await page.get_by_role("button", name="Tiếp tục →").tap()
     while await page.get_by_role("button", name="Gửi đánh giá").count() == 0:
         for pills in await page.locator("[class*='st-key-r_']").all():
             await pills.get_by_role("radio").nth(3).tap()
         for question in await page.locator("[class*='st-key-q_']").all():
             await question.locator("button").first.tap()
-        await page.get_by_role("button", name="Tiếp tục →").tap()
-        await _idle(page)
+        async with rerun(page):
+            await page.get_by_role("button", name="Tiếp tục →").tap()
 
 
 async def submit(page: Page) -> None:
@@ -87,12 +122,12 @@ async def citizen(browser: Browser, url: str, n: int, instrument: str, delay: fl
                                         user_agent=f"Mozilla/5.0 (Linux; Android 14; bench-phone-{n}) Mobile")
     page = await context.new_page()
     page.set_default_timeout(PAGE_TIMEOUT_MS)
+    watch_runs(page)
     try:
         begun = time.perf_counter()
-        await page.goto(url)
+        await open_form(page, url)
         ready = ".st-key-r_HL1" if instrument == "nhanh-3" else "[data-testid=stRadio]"
-        await page.locator(ready).wait_for()
-        await _idle(page)
+        await page.locator(ready).wait_for()  # the form, not a refusal
         session.first_load = time.perf_counter() - begun
         await (_answer_quick(page) if instrument == "nhanh-3" else _answer_full(page))
         begun = time.perf_counter()

@@ -34,7 +34,17 @@ from playwright.async_api import Browser, async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_load import PAGE_TIMEOUT_MS, _answer_full, _idle, cpu_seconds, failure, front_cpu, launch_chromium, submit
+from bench_load import (
+    PAGE_TIMEOUT_MS,
+    _answer_full,
+    cpu_seconds,
+    failure,
+    front_cpu,
+    launch_chromium,
+    open_form,
+    submit,
+    watch_runs,
+)
 
 from survey_app import front
 from tests.browser.conftest import PHONE, LiveApp, start_app
@@ -105,6 +115,7 @@ async def visit(browser: Browser, url: str, n: int) -> Visit:
                                         user_agent=f"Mozilla/5.0 (Linux; Android 14; bench-visit-{n}) Mobile")
     page = await context.new_page()
     page.set_default_timeout(PAGE_TIMEOUT_MS)
+    watch_runs(page)
     wire = Wire()
     cdp = await context.new_cdp_session(page)
     cdp.on("Network.loadingFinished", wire.on_http)
@@ -112,9 +123,8 @@ async def visit(browser: Browser, url: str, n: int) -> Visit:
     await cdp.send("Network.enable")
     try:
         begun = time.perf_counter()
-        await page.goto(url)
-        await page.locator("[data-testid=stRadio]").wait_for()
-        await _idle(page)
+        await open_form(page, url)
+        await page.locator("[data-testid=stRadio]").wait_for()  # the form, not a refusal
         result.first_render = time.perf_counter() - begun
         wire.freeze()
         await _answer_full(page)

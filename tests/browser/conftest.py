@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, WebSocket, sync_playwright
+from playwright.sync_api import Browser, Page, Request, WebSocket, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -28,6 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
 LAPTOP = {"width": 1366, "height": 768}
 ARTIFACTS = config.PROJECT_DIR / "test-artifacts"
+NOT_RUNNING = "[data-testid=stApp][data-test-script-state=notRunning]"  # the page shows no run in progress
 
 
 @dataclass
@@ -106,16 +107,18 @@ def browser() -> Iterator[Browser]:
 
 @contextmanager
 def new_page(browser: Browser, timeout_ms: int, **context: Any) -> Iterator[Page]:
-    """A page in its own browser context whose app runs `rerun()` can wait for; closed afterwards."""
+    """A page in its own browser context whose app runs `rerun()` can wait for; closed afterwards.
+    Every page of that context is watched, so pages opened later in it (`page.context.new_page()`,
+    a link's new tab) can be waited on too."""
     opened = browser.new_context(**context)
+    opened.set_default_timeout(timeout_ms)
+    opened.on("page", _watch)
     page = opened.new_page()
-    page.set_default_timeout(timeout_ms)
-    _RUNS[page] = Runs()
-    page.on("websocket", _RUNS[page].watch)
     try:
         yield page
     finally:
-        del _RUNS[page]
+        for watched in opened.pages:
+            _RUNS.pop(watched, None)
         opened.close()
 
 
@@ -154,6 +157,13 @@ class Runs:
             socket.on("framesent", self._sent)
             socket.on("framereceived", self._received)
 
+    def navigating(self, request: Request) -> None:
+        """A new document in the page (goto, reload): its old socket gets no more frames, and Chromium does
+        not always report it closed, so the next frame to wait for comes on the socket the new document opens.
+        (Streamlit's own page changes are no navigation requests: they keep the socket.)"""
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            self.socket = None
+
     def _sent(self, payload: str | bytes) -> None:
         self.frames += 1
         if isinstance(payload, bytes):
@@ -177,6 +187,14 @@ class Runs:
 _RUNS: dict[Page, Runs] = {}
 
 
+def _watch(page: Page) -> None:
+    """Follow the app's WebSocket of a new page (from its first navigation on, reloads included)."""
+    _RUNS[page] = Runs()
+    page.on("websocket", _RUNS[page].watch)
+    page.on("request", _RUNS[page].navigating)
+    page.on("close", lambda closed: _RUNS.pop(closed, None))
+
+
 @contextmanager
 def rerun(page: Page, timeout_ms: float = 45_000) -> Iterator[None]:
     """Around an action that makes the app run again (a click, a tap, opening the page): wait until
@@ -184,7 +202,9 @@ def rerun(page: Page, timeout_ms: float = 45_000) -> Iterator[None]:
 
     The condition is read from the WebSocket, so a busy machine only makes the wait longer.
     """
-    runs = _RUNS[page]
+    runs = _RUNS.get(page)
+    if runs is None:
+        raise LookupError("rerun() needs a page made by new_page() (or opened in its context) to watch its WebSocket")
     mark = runs.frames
     yield
     deadline = time.monotonic() + timeout_ms / 1000
@@ -192,15 +212,15 @@ def rerun(page: Page, timeout_ms: float = 45_000) -> Iterator[None]:
         left = (deadline - time.monotonic()) * 1000
         if left <= 0:
             raise TimeoutError(f"the app did not finish the run asked for within {timeout_ms / 1000:g} s")
-        # Waiting on the next frame lets Playwright deliver the frame events that update `runs`.
+        # Waiting on the next frame (or the next socket) lets Playwright deliver the events that update `runs`.
         if runs.socket is None or runs.socket.is_closed():
             page.wait_for_event("websocket", timeout=left)
         else:
-            try:
-                runs.socket.wait_for_event("framereceived", timeout=left)
-            except PlaywrightError:  # the socket closed (page reloaded): wait for the next one
+            try:  # in slices of at most a second, to notice a socket replaced during the wait
+                runs.socket.wait_for_event("framereceived", timeout=min(left, 1000))
+            except PlaywrightError:  # no frame yet, or the socket closed: look again at which socket is current
                 continue
-    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for()
+    page.locator(NOT_RUNNING).wait_for()
 
 
 def settled_layout(page: Page) -> None:
@@ -210,9 +230,9 @@ def settled_layout(page: Page) -> None:
     page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
-def open_app(page: Page, url: str) -> None:
+def open_app(page: Page, url: str, timeout_ms: float = 45_000) -> None:
     """Go to `url` and wait until the app's first run has drawn the page."""
-    with rerun(page):
+    with rerun(page, timeout_ms):
         page.goto(url)
 
 

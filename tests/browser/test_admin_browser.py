@@ -38,10 +38,14 @@ def log_in(page: Page, app: LiveApp, name: str, password: str, landing: str) -> 
 
 def expand(page: Page, label: str) -> None:
     """Open an expander and wait for the end of its opening animation: until then its content is
-    `inert`, and a widget clicked inside loses the click."""
+    `inert`, and a widget clicked inside loses the click. When the content's height changes meanwhile,
+    Streamlit cancels the animation (its `finished` rejects) and starts another: wait for the last one."""
     expander = page.get_by_test_id("stExpander").filter(has_text=label)
     expander.locator("summary").click()
-    expander.locator("details").evaluate("d => Promise.all(d.getAnimations().map(a => a.finished))")
+    expander.locator("details").evaluate("""async d => {
+        for (let round = 0, running; round < 50 && (running = d.getAnimations()).length; round++)
+            await Promise.allSettled(running.map(a => a.finished));
+    }""")
     expect(expander.get_by_test_id("stExpanderDetails")).not_to_have_attribute("inert", "")
 
 

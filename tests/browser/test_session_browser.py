@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
-from .conftest import LiveApp, start_demo_app, wait_idle
+from .conftest import LiveApp, rerun, start_demo_app
 from .test_dashboard_browser import LEADER, PASSWORD, log_in, open_tab
 
 pytestmark = pytest.mark.browser
@@ -37,7 +37,8 @@ def test_a_click_inside_the_live_part_after_the_idle_limit_shows_the_login(live_
     laptop.locator("[data-testid=stVegaLiteChart] svg").first.wait_for()
     last_click = time.time()
     wait_until_idle_limit_passed(laptop, last_click)
-    laptop.get_by_role("tab", name="Ý kiến người dân").click()  # runs only the fragment
+    with rerun(laptop):  # runs only the fragment, which finds the session ended and reruns the whole page
+        laptop.get_by_role("tab", name="Ý kiến người dân").click()
     laptop.get_by_label("Tên đăng nhập").wait_for()
     assert laptop.get_by_text("hết hạn do không hoạt động").count() == 1
     assert laptop.locator("[data-testid=stDataFrame]").count() == 0  # no comments feed
@@ -55,6 +56,7 @@ def test_a_download_after_the_idle_limit_gives_no_file(live_app: LiveApp, laptop
         button.click()
     ranking = laptop.get_by_role("tab", name="Xếp hạng")
     if ranking.count():  # the next click anywhere (unless the live part's own refresh came first): the login
-        ranking.click()
+        with rerun(laptop):
+            ranking.click()
     laptop.get_by_label("Tên đăng nhập").wait_for()
-    wait_idle(laptop)
+    expect(laptop.get_by_text("hết hạn do không hoạt động")).to_have_count(1)  # the reason: idle too long

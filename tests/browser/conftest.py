@@ -69,6 +69,14 @@ def start_app(tmp_path: Path, prepare: list[list[str]] | None = None, *, db: str
     return app
 
 
+@pytest.fixture
+def live_app(tmp_path: Path) -> Iterator[LiveApp]:
+    """The app on a fresh database with the demo units (test files that need more define their own)."""
+    app = start_app(tmp_path)
+    yield app
+    app.stop()
+
+
 def start_demo_app(tmp_path: Path, *, responses: int, seed: int, user: tuple[str, str, str]) -> LiveApp:
     """Demo responses and one account (name, role, password), written before the app takes the file."""
     from survey_app.admin import accounts

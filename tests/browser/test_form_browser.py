@@ -4,7 +4,6 @@ response lands in the database. A tampered link shows the refusal page and store
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -14,16 +13,9 @@ from survey_app.collection import links
 from survey_app.core.keys import KEY_FILE_NAME, load_keys
 from survey_app.ui.survey import KIOSK_RESET_SECONDS
 
-from .conftest import LiveApp, new_page, open_app, rerun, shot, start_app
+from .conftest import LiveApp, new_page, open_app, rerun, shot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_app(tmp_path: Path) -> Iterator[LiveApp]:
-    app = start_app(tmp_path)
-    yield app
-    app.stop()
 
 
 def survey_link(app: LiveApp, unit: str, counter: str | None, instrument: str, channel: str = "qr",

@@ -3,23 +3,13 @@ ended and is drawn, also after a reload (a new WebSocket) and on a second page o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page
 
-from .conftest import LiveApp, open_app, rerun, start_app
+from .conftest import LiveApp, open_app, rerun
 from .test_form_browser import rating, survey_link
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_app(tmp_path: Path) -> Iterator[LiveApp]:
-    app = start_app(tmp_path)
-    yield app
-    app.stop()
 
 
 def reasons(page: Page) -> int:

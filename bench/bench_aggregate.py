@@ -189,7 +189,7 @@ def dashboard(db: Path) -> None:
             "compute by unit (+margins, choices, change)": lambda: compute(city, period, instrument_id=INSTRUMENT),
             "responses_today": lambda: live.responses_today(city, INSTRUMENT),
         }
-        print(f"\ndashboard, city level, {period.title_vi} against {period.previous().title_vi}, nothing cached")
+        print(f"\ndashboard, city level, {period.title()} against {period.previous().title()}, nothing cached")
         total_wall = total_cpu = 0.0
         for name, work in first.items():
             timing, _ = timed(work, 1)  # cold: the first call of each, as a first visit makes it

@@ -57,7 +57,7 @@ def data_functions(db: Path) -> None:
     with open_store(db, read_only=True) as store:
         city, unit = SlicedSource(store, Slice()), SlicedSource(store, Slice(frozenset({UNIT})))
         n = sum(g.n for g in compute(city, period, margins=False, choices=False, compare=False).groups)
-        print(f"\nperiod {period.title_vi} against {period.previous().title_vi}: {n:,} counted responses")
+        print(f"\nperiod {period.title()} against {period.previous().title()}: {n:,} counted responses")
         first = {
             "data_span (fresh-install check, period list)": lambda: live.data_span(city, INSTRUMENT),
             "compute by unit (+margins, choices, change)": lambda: compute(city, period, instrument_id=INSTRUMENT),

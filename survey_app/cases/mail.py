@@ -186,7 +186,7 @@ def send_scorecards(store: Store, settings: SmtpSettings, at: datetime) -> int:
             summary = Path(folder) / f"tong-hop-{month.label}-{user.username}.xlsx"
             write_summary_xlsx(mine, summary)
             files.append((f"tong-hop-{month.label}.xlsx", summary.read_bytes(), XLSX))
-            subject = t("mail.scorecard_subject", month=month.title_vi)
-            body = t("mail.scorecard_body", month=month.title_vi, units=len(mine))
+            subject = t("mail.scorecard_subject", month=month.title())
+            body = t("mail.scorecard_body", month=month.title(), units=len(mine))
             sent += _deliver(store, settings, SCORECARD, month.label, user, subject, body, files)
     return sent

@@ -43,13 +43,9 @@ class Period:
     def days(self) -> int:
         return (self.last - self.first).days + 1
 
-    @property
-    def title_vi(self) -> str:
-        """As a report heading says it: Năm 2026, Quý III/2026, Tháng 9/2026, Từ … đến …."""
-        return self.title(DEFAULT_LANG)
-
     def title(self, lang: str = DEFAULT_LANG) -> str:
-        """The heading in `lang` (messages.yaml, period.*): Quý III/2026, or Quarter III 2026 in English."""
+        """As a report heading says it, in `lang` (messages.yaml, period.*): Năm 2026, Quý III/2026,
+        Tháng 9/2026, Từ … đến …; Quarter III 2026 in English."""
         quarter = ("I", "II", "III", "IV")[(self.first.month - 1) // 3]
         return t(f"period.{self.kind}", lang, year=self.first.year, quarter=quarter, month=self.first.month,
                  first=self.first, last=self.last)

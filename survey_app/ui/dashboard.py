@@ -186,7 +186,7 @@ def _options(store: Store, used: list[str]) -> tuple[str, RuleTable | None]:
 
 
 def _period_label(choice: Period | str) -> str:
-    return t("dash.f.custom") if choice == CUSTOM else choice.title_vi
+    return t("dash.f.custom") if choice == CUSTOM else choice.title()
 
 
 def _filters(store: Store, units: list[Unit], span: tuple[date, date], scope: frozenset[str] | None,
@@ -225,11 +225,11 @@ def _live(store: Store, view: View) -> None:
     results = _units(*_key(store, view), view.period, view.instrument_id)
     overview = summary.overview(results.groups, results.method)
     st.caption(t("dash.updated", at=f"{results.computed_at:%H:%M:%S %d/%m/%Y}", seconds=REFRESH_SECONDS,
-                 previous=results.previous_period.title_vi if results.previous_period else "–"))
+                 previous=results.previous_period.title() if results.previous_period else "–"))
     if store.freshness is not None:  # PostgreSQL: figures come from this process's copy, as of its last sync
         st.caption(t("dash.synced", at=f"{store.freshness:%H:%M:%S}"))
     if overview.n == 0:
-        st.info(t("dash.empty.selection", what=_where(view), period=view.period.title_vi))
+        st.info(t("dash.empty.selection", what=_where(view), period=view.period.title()))
         return
     _tiles(store, view, results, overview)
     _weakest(view, results, _children(store, view, results))
@@ -258,7 +258,7 @@ def _with_margin(overview: summary.Overview) -> str:
 
 
 def _tiles(store: Store, view: View, results: Results, overview: summary.Overview) -> None:
-    previous = results.previous_period.title_vi if results.previous_period else ""
+    previous = results.previous_period.title() if results.previous_period else ""
     tiles = [
         (t("dash.tile.sipas"), _with_margin(overview),
          None if overview.change is None
@@ -490,7 +490,7 @@ def _trend_tab(store: Store, view: View, results: Results) -> None:
     with st.spinner(t("dash.trend_wait")):  # margins per week cost seconds on a large database, once
         points = _trend(*_key(store, view), view.period, grain, view.instrument_id)
     if points:
-        st.caption(t("dash.trend_help", previous=view.period.previous().title_vi))
+        st.caption(t("dash.trend_help", previous=view.period.previous().title()))
         _chart(store, charts.trend(pd.DataFrame(points), view.period.first), f"xu-huong-{grain}", view)
     hours = _hours(*_key(store, view), view.period, view.instrument_id)
     if hours.empty:
@@ -529,7 +529,7 @@ def _feed_tab(store: Store, view: View, results: Results) -> None:
 
 
 def _files_tab(store: Store, view: View, results: Results) -> None:
-    st.caption(t("dash.files_help", where=_where(view), period=view.period.title_vi))
+    st.caption(t("dash.files_help", where=_where(view), period=view.period.title()))
     stem = f"sipas-{view.period.label}"
     # Built only when clicked: a report costs a second computation.
     st.download_button(t("dash.xlsx"), login.guarded(store, partial(workbook, results, view.rules)),
@@ -552,13 +552,13 @@ def _tv(store: Store, scope: frozenset[str] | None, period: Period, instrument_i
     results = _units(store, str(store.path), Slice().within(scope), period, instrument_id)
     screens = frames.tv_screens(results)
     if not screens:
-        st.info(t("dash.empty.selection", what=t("dash.province"), period=period.title_vi))
+        st.info(t("dash.empty.selection", what=t("dash.province"), period=period.title()))
         return
     turn = st.session_state.get(TV_TURN, 0)
     st.session_state[TV_TURN] = turn + 1
     screen = screens[turn % len(screens)]
     overview = summary.overview(screen.groups, results.method)
-    st.title(f"{BLOCKS.get(screen.block, screen.block)} · {period.title_vi}")
+    st.title(f"{BLOCKS.get(screen.block, screen.block)} · {period.title()}")
     left, middle, right = st.columns(3)
     left.metric(t("dash.tile.sipas"), _with_margin(overview))
     middle.metric(t("dash.tile.n"), count(overview.n))

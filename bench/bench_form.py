@@ -47,7 +47,8 @@ def one_answer(page, url: str) -> tuple[float, float, int, int]:
         with rerun(page):
             page.get_by_role("button", name="Tiếp tục →").tap()
         taps += 1
-    page.get_by_role("button", name="Gửi đánh giá").tap()
+    with rerun(page):
+        page.get_by_role("button", name="Gửi đánh giá").tap()
     page.get_by_text("Cảm ơn Ông/Bà!").wait_for()
     return first_render, time.perf_counter() - begun, taps + 1, questions
 

@@ -25,6 +25,7 @@ import yaml
 from results.formulas import as_float, unit_index
 from results.method import Method
 from results.model import GroupResult, Results
+from survey_app.core import yamltext
 from survey_app.core.i18n import Explained
 
 MODES = ("proportional", "banded", "threshold")
@@ -176,7 +177,7 @@ def _check(rule: Rule, place: str) -> None:
 def load_rules(path: str | Path) -> RuleTable:
     """Read a rule table; raise RulesError naming the file and the rule that is wrong."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = yamltext.parse(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RulesError("results.cchc.unreadable", path=str(path), why=str(exc)) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list) or "name" not in raw:

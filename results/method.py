@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from survey_app.core import yamltext
 from survey_app.core.i18n import Explained
 
 ELEMENT_MODES = ("mean", "pooled")
@@ -69,7 +70,7 @@ class Method:
 def load_method(path: str | Path) -> Method:
     """A rule set from YAML; keys not given keep the `sipas-default` values."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = yamltext.parse(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise MethodError("results.method.unreadable", path=str(path), why=str(exc)) from None
     if not isinstance(raw, dict) or "name" not in raw:

@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from survey_app.core import yamltext
 
 LANGS = ("vi", "en")
 DEFAULT_LANG = "vi"
@@ -16,7 +16,7 @@ DEFAULT_LANG = "vi"
 @cache
 def _catalog() -> dict[str, dict[str, str]]:
     text = (resources.files("survey_app.core") / "messages.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yamltext.parse(text)
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **fields: Any) -> str:

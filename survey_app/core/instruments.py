@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from survey_app.core import config
+from survey_app.core import config, yamltext
 from survey_app.core.i18n import LANGS
 
 
@@ -171,7 +171,7 @@ def _place(path: Any) -> str:
 def load_instrument(path: Path) -> Instrument:
     """Read and validate one instrument file; raise InstrumentError on any problem."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamltext.parse(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise InstrumentError(path, "", "the file is not UTF-8 text") from None
     except yaml.YAMLError as exc:

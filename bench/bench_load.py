@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from playwright.async_api import Browser, Page, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -111,6 +111,16 @@ async def submit(page: Page) -> None:
     await page.get_by_text(THANKS).wait_for()
 
 
+async def phone_page(browser: Browser, device: str) -> tuple[BrowserContext, Page]:
+    """A phone of its own (its User-Agent names `device`, so each counts as one device), watched for runs."""
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
+                                        user_agent=f"Mozilla/5.0 (Linux; Android 14; {device}) Mobile")
+    page = await context.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    watch_runs(page)
+    return context, page
+
+
 def failure(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
 
@@ -118,11 +128,7 @@ def failure(exc: Exception) -> str:
 async def citizen(browser: Browser, url: str, n: int, instrument: str, delay: float) -> Session:
     await asyncio.sleep(delay)
     session = Session()
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
-                                        user_agent=f"Mozilla/5.0 (Linux; Android 14; bench-phone-{n}) Mobile")
-    page = await context.new_page()
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
-    watch_runs(page)
+    context, page = await phone_page(browser, f"bench-phone-{n}")
     try:
         begun = time.perf_counter()
         await open_form(page, url)

@@ -35,19 +35,18 @@ from playwright.async_api import Browser, async_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_load import (
-    PAGE_TIMEOUT_MS,
     _answer_full,
     cpu_seconds,
     failure,
     front_cpu,
     launch_chromium,
     open_form,
+    phone_page,
     submit,
-    watch_runs,
 )
 
 from survey_app import front
-from tests.browser.conftest import PHONE, LiveApp, start_app
+from tests.browser.conftest import LiveApp, start_app
 from tests.browser.test_form_browser import survey_link
 
 UNITS = ("q-cau-giay", "q-ba-dinh", "h-ba-vi", "so-tu-phap")
@@ -111,11 +110,7 @@ class Wire:
 
 async def visit(browser: Browser, url: str, n: int) -> Visit:
     result = Visit()
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
-                                        user_agent=f"Mozilla/5.0 (Linux; Android 14; bench-visit-{n}) Mobile")
-    page = await context.new_page()
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
-    watch_runs(page)
+    context, page = await phone_page(browser, f"bench-visit-{n}")
     wire = Wire()
     cdp = await context.new_cdp_session(page)
     cdp.on("Network.loadingFinished", wire.on_http)

@@ -279,6 +279,8 @@ def _add_targets_parser(sub: argparse._SubParsersAction, common: argparse.Argume
     imp = targets.add_parser("import", parents=[common], help="import a CSV with unit_id, year, sipas [, TC, TT …]")
     imp.add_argument("file", help="CSV: unit_id,year,sipas (optional element columns TC, TT, CC, KQ, PA)")
     imp.set_defaults(run=cmd_targets_import)
+
+
 def cmd_cases_list(args: argparse.Namespace) -> int:
     import json
 

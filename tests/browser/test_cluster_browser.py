@@ -16,7 +16,7 @@ from survey_app.store import open_store
 
 from .conftest import open_app, shot, start_app
 from .test_admin_browser import log_in
-from .test_form_browser import next_step, rating, survey_link
+from .test_form_browser import fill_step, next_step, survey_link
 
 pytestmark = pytest.mark.browser
 LEADER, PASSWORD = "lanh-dao-tp", "mat-khau-lanh-dao-1"
@@ -27,12 +27,7 @@ def rate_everything(phone: Page) -> None:
     phone.get_by_text("Đã nhận kết quả (được cấp").tap()
     next_step(phone)
     while phone.get_by_role("button", name="Gửi đánh giá").count() == 0:
-        for pills in phone.locator("[class*='st-key-r_']").all():
-            item_id = next(c for c in (pills.get_attribute("class") or "").split() if c.startswith("st-key-r_"))[9:]
-            label = "Chưa phản ánh, kiến nghị" if item_id.startswith("PA") else "5"
-            rating(phone, item_id, "4" if item_id == "HL" else label).tap()  # in a form: no rerun
-        for question in phone.locator("[class*='st-key-q_']").all():
-            question.locator("button").first.tap()
+        fill_step(phone)
         next_step(phone)
     next_step(phone, "Gửi đánh giá")
     phone.get_by_text("Cảm ơn Ông/Bà!").wait_for()

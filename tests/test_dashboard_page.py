@@ -159,6 +159,8 @@ def test_ranking_lists_every_unit_of_each_block(demo_db: str) -> None:
     assert [s.value for s in at.subheader] == list(BLOCKS.values())
     for table, block in zip(at.dataframe, BLOCKS, strict=True):
         assert set(table.value["name"]) == unit_names(block)
+        # Unranked units have no rank: the grid draws "–" there (Streamlit's own default is "None").
+        assert table.value["rank"].isna().any() and table.proto.placeholder == "–"
 
 
 def test_every_tab_opens_without_error(demo_db: str) -> None:

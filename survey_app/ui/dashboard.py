@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -353,6 +354,12 @@ def _styled(frame: pd.DataFrame, grey: pd.Series | None = None) -> Styler:
     return styled
 
 
+def _grid(frame: pd.DataFrame, grey: pd.Series | None = None, **options: Any) -> Any:
+    """A dashboard table: styled numbers, no index, and "–" in empty cells (Streamlit draws a missing
+    value itself, as "None", whatever the Styler says)."""
+    return st.dataframe(_styled(frame, grey), hide_index=True, placeholder=formats.NONE, **options)
+
+
 def _ranking_table(frame: pd.DataFrame, points: dict[str, float | None]) -> None:
     table = frame.assign(points=frame["name"].map(points)) if points else frame
     table = table.assign(
@@ -367,7 +374,7 @@ def _ranking_table(frame: pd.DataFrame, points: dict[str, float | None]) -> None
                "n": t("dash.col.n"), "change": t("dash.col.change"), "previous_rank": t("dash.col.previous_rank"),
                "points": t("dash.col.points"), "cases_opened": t("dash.col.cases_opened"),
                "cases_on_time_pct": t("dash.col.cases_on_time"), "cases_median_hours": t("dash.col.cases_hours")}
-    st.dataframe(_styled(table, grey=~table["ranked"]), hide_index=True, column_config=columns,
+    _grid(table, ~table["ranked"], column_config=columns,
                  column_order=[c for c in columns if c in table], height=min(36 * (len(table) + 1) + 2, 1200))
 
 
@@ -392,7 +399,7 @@ def _priorities_tab(store: Store, view: View, results: Results) -> None:
         st.caption(t("dash.priority.rules", title=rules.title))
     if view.unit is None:
         st.caption(t("dash.priority.overview_help"))
-        st.dataframe(_styled(frames.first_priorities(found)), hide_index=True, column_config={
+        _grid(frames.first_priorities(found), column_config={
             "name": t("dash.col.unit"), "n": t("dash.col.n"), "element": t("dash.priority.first"),
             "performance": t("dash.col.index"), "potential": t("dash.priority.potential"),
             "points_at_stake": t("dash.priority.points"), "note": t("dash.priority.note")})
@@ -408,14 +415,13 @@ def _priorities_tab(store: Store, view: View, results: Results) -> None:
     frame = frames.priority_frame(unit)
     _chart(store, charts.priorities(frame), f"uu-tien-{unit.unit_id}", view)
     table = frame.assign(quadrant=[t(f"dash.quadrant.{q}") if q else None for q in frame["quadrant"]])
-    st.dataframe(_styled(table), hide_index=True, column_order=list(PRIORITY_COLUMNS),
+    _grid(table, column_order=list(PRIORITY_COLUMNS),
                  column_config={key: t(label) for key, label in PRIORITY_COLUMNS.items()})
     with st.expander(t("dash.priority.items")):
-        st.dataframe(_styled(pd.DataFrame([(e.element, item, value) for e in unit.elements
-                                            for item, value in e.items.items()],
-                                           columns=["element", "item", "performance"])),
-                     hide_index=True, column_config={"element": t("dash.col.element"), "item": t("dash.col.code"),
-                                                     "performance": t("dash.col.index")})
+        _grid(pd.DataFrame([(e.element, item, value) for e in unit.elements for item, value in e.items.items()],
+                           columns=["element", "item", "performance"]),
+              column_config={"element": t("dash.col.element"), "item": t("dash.col.code"),
+                             "performance": t("dash.col.index")})
 
 
 PRIORITY_COLUMNS = {"priority": "dash.priority.rank", "name": "dash.col.element", "performance": "dash.col.index",
@@ -461,7 +467,7 @@ def _drill(store: Store, view: View, results: Results) -> None:
     if rows is None:
         st.caption(t("dash.drill_bottom"))
         return
-    picked = st.dataframe(_styled(frames.drill_frame(rows)), hide_index=True, on_select="rerun",
+    picked = _grid(frames.drill_frame(rows), on_select="rerun",
                           selection_mode="single-row",
                           key=f"drill_{view.level}_{view.block}_{view.unit.unit_id if view.unit else ''}",
                           column_config={"name": t("dash.col.name"), "sipas": "SIPAS", "moe": "±",
